@@ -1,0 +1,1 @@
+"""Command-line interface (typer). Call :func:`darkfigure.cli.main.main`."""
