@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 _PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
@@ -57,7 +57,9 @@ class PartialDate(str):
         return "day" if self.day else "month" if self.month else "year"
 
     @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
         def validate(v: Any) -> PartialDate:
             if isinstance(v, PartialDate):
                 return v
@@ -112,6 +114,7 @@ class CaseRecord(BaseModel):
     home_province: Code | None = None              # vocabulary NKProvince
     gender: Code | None = None                     # vocabulary Gender
     citizenship: Code | None = None                # ISO 3166-1 alpha-2
+    country_of_exploitation: Code | None = None    # ISO 3166-1 alpha-2 (CTDC CountryOfExploitation)
     age_at_recruitment: Annotated[int, Field(ge=0, le=100)] | None = None
     age_at_exploitation: Annotated[int, Field(ge=0, le=100)] | None = None
     year_left: Annotated[int, Field(ge=1945, le=2100)] | None = None   # year of leaving North Korea
