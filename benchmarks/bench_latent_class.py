@@ -1,0 +1,174 @@
+"""Benchmark and Monte Carlo calibration of the LCMCR sampler (``LatentClassMSE``).
+
+``main(out_dir)`` (run by ``make bench`` / ``python benchmarks/run.py latent_class``) measures
+
+* numba compile time: cold (empty cache, in a fresh process) and cached (a second fresh process);
+* seconds per iteration of one chain on one core, for each shared table at K = 10, with the settings of the
+  reference run (10,000 burn-in + 10,000 draws thinned by 10 = 110,000 iterations, plus the 500-iteration
+  warm-up), against the plain-NumPy implementation of the same sampler measured in the same run (a shorter
+  run, since it is ~100x slower) and against the R/C++ timing stated in issue 5 (0.6-1.7 s);
+* wall time of 2 and 4 chains with 2 worker processes;
+* the full-precision comparison with LCMCR's posterior medians and intervals.
+
+``python benchmarks/bench_latent_class.py tolerances`` re-derives the Monte Carlo tolerances used by
+``tests/reference/test_lcmcr_reference.py`` (spread over seeds of the test-sized and of the R-sized runs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from darkfigure.estimate._lcmcr_sampler import run_chains, sample_chain, sample_chain_numpy
+from darkfigure.histories import CaptureHistories
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DARKFIGURE_SHARED", ROOT.parent / "shared"))
+TABLES = ["hare", "Artificial_3", "HIV", "kosovo_aggregate", "UKdat_4", "Ned_5", "UKdat_5", "UKdat"]
+R_SECONDS = (0.6, 1.7)  # LCMCR (R/C++) for 10,000 burn-in + 100,000 thinned iterations, issue 5
+R_ITERS = 110_000
+
+# the reduced run of the reference tests (per chain; 4 chains are pooled)
+TEST_SETTINGS = {"burn_in": 10_000, "n_samples": 500, "thin": 10, "chains": 2}
+
+
+def _load(name: str) -> CaptureHistories:
+    return CaptureHistories.from_csv(SHARED / "data" / "mse" / f"{name}.csv")
+
+
+def _reference() -> dict[tuple[str, int], dict]:
+    ref = json.loads((SHARED / "reference" / "mse_peers.json").read_text())
+    return {(e["dataset"], int(e["settings"]["K"])): e for e in ref if e["package"] == "LCMCR"}
+
+
+_COMPILE_SNIPPET = """
+import time, numpy as np
+t = time.perf_counter()
+from darkfigure.estimate._lcmcr_sampler import sample_chain
+cells = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.int8)
+sample_chain(np.random.default_rng(0), cells, np.array([5, 4, 3, 2, 1]), 3, 0.25, 0.25, 1, 4, 1)
+print(time.perf_counter() - t)
+"""
+
+
+def _compile_seconds(cache_dir: str) -> float:
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache_dir)
+    out = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env, capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(out_dir: Path) -> None:
+    lines: list[str] = []
+
+    def say(s: str = "") -> None:
+        print(s, flush=True)
+        lines.append(s)
+
+    with tempfile.TemporaryDirectory() as cache:
+        cold = _compile_seconds(cache)
+        warm = _compile_seconds(cache)
+    say(f"numba: import + compile, cold cache {cold:.1f} s; import + load from cache {warm:.1f} s")
+    # make sure this process has the compiled code before timing
+    sample_chain(np.random.default_rng(0), np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8),
+                 np.array([3, 2, 1]), 2, 0.25, 0.25, 1, 4, 1)
+
+    say("")
+    say("| table | numba s (110,500 it) | µs/it | NumPy µs/it | NumPy/numba | R/numba (0.6–1.7 s) |")
+    say("|---|---|---|---|---|---|")
+    raw: dict[str, dict] = {}
+    for name in TABLES:
+        h = _load(name)
+        cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
+        t = time.perf_counter()
+        sample_chain(np.random.default_rng(1), cells, freq, 10, 0.25, 0.25, 10_000, 10_000, 10)
+        nb = time.perf_counter() - t
+        it_np = 300
+        t = time.perf_counter()
+        # the NumPy baseline always runs the 500-iteration warm-up; time warm-up + 300 iterations
+        sample_chain_numpy(np.random.default_rng(1), cells, freq, 10, 0.25, 0.25, it_np, 1, 1)
+        npy = (time.perf_counter() - t) / (500 + it_np + 1)
+        us = nb / (R_ITERS + 500) * 1e6
+        say(f"| {name} | {nb:.2f} | {us:.1f} | {npy * 1e6:.0f} | {npy * 1e6 / us:.0f}× | "
+            f"{R_SECONDS[0] / nb:.2f}–{R_SECONDS[1] / nb:.2f}× |")
+        raw[name] = {"numba_seconds": nb, "numba_us_per_iter": us, "numpy_us_per_iter": npy * 1e6}
+
+    say("")
+    h = _load("UKdat")
+    walls = {}
+    for nch in (1, 2, 4):
+        t = time.perf_counter()
+        run_chains(h.patterns, h.counts, K=10, a=0.25, b=0.25, burn_in=10_000, n_samples=10_000, thin=10,
+                   seeds=np.random.SeedSequence(5).spawn(nch), n_jobs=min(nch, 2))
+        walls[nch] = time.perf_counter() - t
+    say(f"UKdat, K=10, 110,500 iterations per chain, 2 worker processes: 1 chain {walls[1]:.2f} s, "
+        f"2 chains {walls[2]:.2f} s, 4 chains {walls[4]:.2f} s (4/2 ratio {walls[4] / walls[2]:.2f})")
+    raw["chains_wall"] = walls
+
+    say("")
+    say("Full-precision comparison with LCMCR (4 chains × 10,000 draws, burn-in 10,000, thin 10):")
+    say("| table | K | LCMCR median [95%] | darkfigure median [95%] | R-hat N | ESS N |")
+    say("|---|---|---|---|---|---|")
+    import warnings
+
+    from darkfigure.estimate.latent_class import LatentClassMSE
+    from darkfigure.exceptions import ConvergenceWarning
+
+    ref = _reference()
+    for name in TABLES:
+        for K in (10, 5):
+            e = ref[(name, K)]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)  # reported in the table instead
+                m = LatentClassMSE(K=K, burn_in=10_000, n_samples=10_000, thin=10, chains=4,
+                                   random_state=2026).fit(_load(name))
+            r = m.result_
+            say(f"| {name} | {K} | {e['estimate']:,.0f} [{e['lower']:,.0f}, {e['upper']:,.0f}] | "
+                f"{r.estimate:,.0f} [{r.lower:,.0f}, {r.upper:,.0f}] | {r.extra['rhat']['N']:.3f} | "
+                f"{r.extra['ess']['N']:.0f} |")
+    (out_dir / "latent_class.json").write_text(json.dumps(raw, indent=1))
+    (out_dir / "latent_class.md").write_text("\n".join(lines) + "\n")
+
+
+def derive_tolerances(seeds_test: int = 20, seeds_full: int = 0,
+                      tables: tuple[str, ...] = ("hare", "Artificial_3", "HIV", "kosovo_aggregate")) -> None:
+    """Spread over seeds of the median and 95% limits: test-sized runs and R-sized runs (1 chain)."""
+    print("| table | K | test-size sd (median, lower, upper) | R-size sd (median, lower, upper) |")
+    print("|---|---|---|---|")
+    out = {}
+    for name in tables:
+        h = _load(name)
+        for K in (10, 5):
+            qs_t, qs_f = [], []
+            for s in range(seeds_test):
+                d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=TEST_SETTINGS["burn_in"],
+                               n_samples=TEST_SETTINGS["n_samples"], thin=TEST_SETTINGS["thin"],
+                               seeds=np.random.SeedSequence(1000 + s).spawn(TEST_SETTINGS["chains"]),
+                               n_jobs=2)
+                qs_t.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
+            for s in range(seeds_full):
+                d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=10_000, n_samples=10_000,
+                               thin=10, seeds=[np.random.SeedSequence(2000 + s)], n_jobs=1)
+                qs_f.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
+            sd_t = np.std(qs_t, axis=0, ddof=1)
+            sd_f = np.std(qs_f, axis=0, ddof=1) if len(qs_f) > 1 else np.full(3, np.nan)
+            out[f"{name}/K={K}"] = {"test_sd": sd_t.tolist(), "full_sd": sd_f.tolist(),
+                                   "test_mean": np.mean(qs_t, axis=0).tolist(),
+                                   "full_mean": np.mean(qs_f, axis=0).tolist() if qs_f else None}
+            print(f"| {name} | {K} | {', '.join(f'{x:.0f}' for x in sd_t)} | "
+                  f"{', '.join(f'{x:.0f}' for x in sd_f)} |", flush=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["tolerances"]:
+        derive_tolerances()
+    else:
+        main(ROOT / "bench-output")

@@ -1,0 +1,453 @@
+"""Gibbs sampler of the Bayesian non-parametric latent-class capture-recapture model (LCMCR).
+
+The model and the order of the Gibbs steps follow Manrique-Vallier (2016), as implemented in the R package
+LCMCR (``lcmCR``): a truncated stick-breaking prior with ``K`` latent classes and concentration
+``alpha ~ Gamma(a, b)``; ``lambda[j, k] ~ Beta(1, 1)``, the probability that a member of class ``k`` is on
+list ``j``; the people no list saw are imputed by data augmentation, with the prior ``p(N) ∝ 1/N``.
+
+The sampler works on the ``2^J - 1`` observed pattern *counts* rather than on persons: the class
+memberships of the ``n_m`` people who share capture pattern ``m`` are exchangeable, so their class counts
+are one multinomial draw.  One iteration is
+
+1. class counts of every observed pattern: ``Multinomial(n_m, p(k | x_m))``;
+2. ``lambda[j, k] ~ Beta(1 + #(class k on list j), 1 + #(class k not on list j))`` (augmented people
+   included; they are on no list);
+3. stick-breaking weights ``V_k ~ Beta(1 + N_k, alpha + sum_{h>k} N_h)``, drawn on the log scale as LCMCR
+   does so that tiny weights do not underflow;
+4. the probability of being missed by every list, ``p0 = sum_k nu_k prod_j (1 - lambda[j, k])``;
+5. the number of unseen people ``n0 ~ NegativeBinomial(n, 1 - p0)`` (failures before ``n`` successes),
+   which is the full conditional under ``p(N) ∝ 1/N``;
+6. their class counts ``Multinomial(n0, nu_k prod_j (1 - lambda[j, k]) / p0)``;
+7. ``alpha ~ Gamma(a + K - 1, rate = b - log nu_K)``.
+
+As in LCMCR, the chain starts from a 500-iteration warm-up with ``alpha`` fixed at ``0.3 / K`` and then
+relabels the classes by decreasing weight.
+
+Two implementations share exactly the same sequence of random draws from a NumPy ``Generator``:
+:func:`sample_chain` (compiled with numba, the one darkfigure uses) and :func:`sample_chain_numpy` (plain
+NumPy, the benchmark's baseline).  Given the same generator state they return identical draws, which the
+tests check.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["WARMUP", "ChainDraws", "default_jobs", "run_chains", "sample_chain",
+           "sample_chain_numpy"]
+
+WARMUP = 500
+"""Warm-up iterations (alpha fixed) before burn-in, as in LCMCR's initialisation."""
+
+# A guard, not part of the model: when every list is (numerically) certain to miss people, the negative
+# binomial for the unseen count would have a success probability of 0.  Clamping keeps the chain finite;
+# such a posterior is reported as it is (huge N), never silently truncated in ordinary data.
+_MIN_P_SEEN = 1e-12
+
+
+# --------------------------------------------------------------------------------------------- numba
+@numba.njit(cache=True)
+def _multinomial(rng, n, probs, out):
+    # Conditional binomials, exactly as numpy.random.Generator.multinomial; one person: one uniform.
+    K = probs.shape[0]
+    for k in range(K):
+        out[k] = 0
+    if n == 1:
+        u = rng.random()
+        acc = 0.0
+        for k in range(K):
+            acc += probs[k]
+            if u < acc:
+                out[k] = 1
+                return
+        out[K - 1] = 1
+        return
+    remaining_p = 1.0
+    dn = n
+    for k in range(K - 1):
+        p = probs[k] / remaining_p
+        if p > 1.0:
+            p = 1.0
+        elif p < 0.0:
+            p = 0.0
+        c = rng.binomial(dn, p)
+        out[k] = c
+        dn -= c
+        if dn <= 0:
+            break
+        remaining_p -= probs[k]
+    if dn > 0:
+        out[K - 1] = dn
+
+
+@numba.njit(cache=True)
+def _log_gamma_variate(rng, shape):
+    # log of a Gamma(shape, 1) draw that stays finite for tiny shapes (G(a) = G(a + 1) U^(1/a)).
+    if shape >= 1.0:
+        return math.log(rng.standard_gamma(shape))
+    g = rng.standard_gamma(shape + 1.0)
+    u = rng.random()
+    return math.log(g) + math.log(u) / shape
+
+
+@numba.njit(cache=True)
+def _logaddexp(x, y):
+    # numpy.logaddexp's formula (stable, and the same rounding as the baseline)
+    if x == y:
+        return x + math.log(2.0)
+    d = x - y
+    if d > 0:
+        return x + math.log1p(math.exp(-d))
+    return y + math.log1p(math.exp(d))
+
+
+@numba.njit(cache=True)
+def _class_probs_cells(cells, lam, nu, probs):
+    M, J = cells.shape
+    K = nu.shape[0]
+    for m in range(M):
+        tot = 0.0
+        for k in range(K):
+            # same multiplication order as the NumPy baseline, so that both give identical draws
+            p = lam[0, k] if cells[m, 0] == 1 else 1.0 - lam[0, k]
+            for j in range(1, J):
+                if cells[m, j] == 1:
+                    p *= lam[j, k]
+                else:
+                    p *= 1.0 - lam[j, k]
+            p *= nu[k]
+            probs[m, k] = p
+            tot += p
+        for k in range(K):
+            probs[m, k] /= tot
+
+
+@numba.njit(cache=True)
+def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
+             probs0, state, a_alpha, b_alpha, update_alpha):
+    # state: [alpha, n0, k_star] as float64
+    M, J = cells.shape
+    K = nu.shape[0]
+    alpha = state[0]
+    n0 = int(state[1])
+    # 1. class counts of the observed patterns
+    _class_probs_cells(cells, lam, nu, probs)
+    for m in range(M):
+        _multinomial(rng, freq[m], probs[m], count_mk[m])
+    # 2. lambda
+    for j in range(J):
+        for k in range(K):
+            aux1[j, k] = 0
+            aux0[j, k] = count0k[k]
+    for m in range(M):
+        for j in range(J):
+            if cells[m, j] == 1:
+                for k in range(K):
+                    aux1[j, k] += count_mk[m, k]
+            else:
+                for k in range(K):
+                    aux0[j, k] += count_mk[m, k]
+    for j in range(J):
+        for k in range(K):
+            lam[j, k] = rng.beta(1.0 + aux1[j, k], 1.0 + aux0[j, k])
+    # 3. stick-breaking weights
+    kstar = 0
+    for k in range(K):
+        c = count0k[k]
+        for m in range(M):
+            c += count_mk[m, k]
+        countk[k] = c
+        if c > 0:
+            kstar += 1
+    n_acc = 0
+    l_acc = 0.0
+    for k in range(K - 1):
+        n_acc += countk[k]
+        ga = _log_gamma_variate(rng, 1.0 + countk[k])
+        gb = _log_gamma_variate(rng, alpha + (n0 + n_obs - n_acc))
+        ls = _logaddexp(ga, gb)
+        log_nu[k] = ga - ls + l_acc
+        l_acc += gb - ls
+        nu[k] = math.exp(log_nu[k])
+    log_nu[K - 1] = l_acc
+    nu[K - 1] = math.exp(l_acc)
+    # 4. probability of being missed by every list, per class
+    p_zero = 0.0
+    for k in range(K):
+        p = 1.0 - lam[0, k]
+        for j in range(1, J):
+            p *= 1.0 - lam[j, k]
+        p *= nu[k]
+        probs0[k] = p
+        p_zero += p
+    # 5. number of unseen people
+    p_seen = 1.0 - p_zero
+    if p_seen < _MIN_P_SEEN:
+        p_seen = _MIN_P_SEEN
+    n0 = rng.negative_binomial(n_obs, p_seen)
+    # 6. their classes
+    if p_zero > 0.0:
+        for k in range(K):
+            probs0[k] /= p_zero
+    _multinomial(rng, n0, probs0, count0k)
+    # 7. alpha
+    if update_alpha:
+        alpha = rng.standard_gamma(a_alpha + K - 1.0) / (b_alpha - log_nu[K - 1])
+    state[0] = alpha
+    state[1] = n0
+    state[2] = kstar
+
+
+@numba.njit(cache=True)
+def _initial_lambda(cells, freq, K):
+    M, J = cells.shape
+    n = 0
+    for m in range(M):
+        n += freq[m]
+    lam = np.empty((J, K))
+    for j in range(J):
+        s = 0
+        for m in range(M):
+            if cells[m, j] == 1:
+                s += freq[m]
+        for k in range(K):
+            lam[j, k] = s / n
+    return lam
+
+
+@numba.njit(cache=True)
+def _initial_nu(K):
+    # LCMCR's start: four big classes sharing 90% of the weight, the rest spread thinly.
+    nu = np.empty(K)
+    if K > 4:
+        for k in range(K):
+            nu[k] = 0.25 * 0.9 if k < 4 else 0.1 / (K - 4)
+    else:
+        for k in range(K):
+            nu[k] = 1.0 / K
+    return nu
+
+
+@numba.njit(cache=True)
+def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin):
+    """Run one chain (numba). Returns ``(N, alpha, k_star)`` arrays of length ``n_samples``.
+
+    ``rng`` is a ``numpy.random.Generator``; ``cells`` the ``(M, J)`` 0/1 patterns (int8), ``freq`` their
+    counts (int64).
+    """
+    M, J = cells.shape
+    n_obs = 0
+    for m in range(M):
+        n_obs += freq[m]
+    lam = _initial_lambda(cells, freq, K)
+    nu = _initial_nu(K)
+    log_nu = np.log(nu)
+    count_mk = np.zeros((M, K), dtype=np.int64)
+    count0k = np.zeros(K, dtype=np.int64)
+    countk = np.zeros(K, dtype=np.int64)
+    aux1 = np.zeros((J, K), dtype=np.int64)
+    aux0 = np.zeros((J, K), dtype=np.int64)
+    probs = np.empty((M, K))
+    probs0 = np.empty(K)
+    state = np.array([0.3 / K, 0.0, 0.0])
+    for _ in range(WARMUP):
+        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
+                 probs0, state, a_alpha, b_alpha, False)
+    # relabel the classes by decreasing weight (stable order), as LCMCR does after its warm-up; plain loops
+    # rather than argsort and fancy indexing, which are slow for numba to compile
+    order = np.arange(K)
+    for i in range(1, K):
+        o = order[i]
+        j = i - 1
+        while j >= 0 and nu[order[j]] < nu[o]:
+            order[j + 1] = order[j]
+            j -= 1
+        order[j + 1] = o
+    lam_old = lam.copy()
+    nu_old = nu.copy()
+    log_nu_old = log_nu.copy()
+    c0_old = count0k.copy()
+    for k in range(K):
+        o = order[k]
+        nu[k] = nu_old[o]
+        log_nu[k] = log_nu_old[o]
+        count0k[k] = c0_old[o]
+        for j in range(J):
+            lam[j, k] = lam_old[j, o]
+    out_n = np.empty(n_samples, dtype=np.int64)
+    out_alpha = np.empty(n_samples)
+    out_k = np.empty(n_samples, dtype=np.int64)
+    for _ in range(burn_in):
+        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
+                 probs0, state, a_alpha, b_alpha, True)
+    for s in range(n_samples):
+        for _ in range(thin):
+            _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
+                     probs0, state, a_alpha, b_alpha, True)
+        out_n[s] = n_obs + int(state[1])
+        out_alpha[s] = state[0]
+        out_k[s] = int(state[2])
+    return out_n, out_alpha, out_k
+
+
+# --------------------------------------------------------------------------------------------- numpy
+def _log_gamma_variate_np(rng: np.random.Generator, shape: float) -> float:
+    if shape >= 1.0:
+        return math.log(rng.standard_gamma(shape))
+    g = rng.standard_gamma(shape + 1.0)
+    u = rng.random()
+    return math.log(g) + math.log(u) / shape
+
+
+def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64],
+                       K: int, a_alpha: float, b_alpha: float, burn_in: int, n_samples: int,
+                       thin: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                           npt.NDArray[np.int64]]:
+    """The same sampler written plainly with vectorised NumPy (the benchmark's baseline).
+
+    Consumes ``rng`` in exactly the same order as :func:`sample_chain`, so both return identical draws.
+    """
+    x = cells.astype(bool)
+    xf = x.astype(float)
+    n_obs = int(freq.sum())
+    lam = np.repeat((xf * freq[:, None]).sum(axis=0)[:, None] / n_obs, K, axis=1)
+    nu = np.where(np.arange(K) < 4, 0.25 * 0.9, 0.1 / max(K - 4, 1)) if K > 4 else np.full(K, 1.0 / K)
+    log_nu = np.log(nu)
+    count0k = np.zeros(K, dtype=np.int64)
+    alpha, n0, kstar = 0.3 / K, 0, 0
+    out_n = np.empty(n_samples, dtype=np.int64)
+    out_alpha = np.empty(n_samples)
+    out_k = np.empty(n_samples, dtype=np.int64)
+
+    def iterate(update_alpha: bool) -> None:
+        nonlocal lam, nu, log_nu, count0k, alpha, n0, kstar
+        # 1. p(k | x_m) for every pattern, then one multinomial per pattern
+        like = np.where(x[:, :, None], lam[None, :, :], 1.0 - lam[None, :, :]).prod(axis=1) * nu
+        like /= np.cumsum(like, axis=1)[:, -1:]  # sequential sum: the same rounding as the numba loop
+        count_mk = np.stack([_multinomial_np(rng, int(f), p) for f, p in zip(freq, like, strict=True)])
+        # 2. lambda
+        aux1 = xf.T @ count_mk
+        aux0 = (1.0 - xf).T @ count_mk + count0k
+        lam = rng.beta(1.0 + aux1, 1.0 + aux0)
+        # 3. stick-breaking weights
+        countk = count0k + count_mk.sum(axis=0)
+        kstar = int((countk > 0).sum())
+        n_acc = 0
+        l_acc = 0.0
+        log_nu = np.empty(K)
+        for k in range(K - 1):
+            n_acc += int(countk[k])
+            ga = _log_gamma_variate_np(rng, 1.0 + countk[k])
+            gb = _log_gamma_variate_np(rng, alpha + (n0 + n_obs - n_acc))
+            ls = np.logaddexp(ga, gb)
+            log_nu[k] = ga - ls + l_acc
+            l_acc += gb - ls
+        log_nu[K - 1] = l_acc
+        nu = np.exp(log_nu)
+        # 4-6. the unseen
+        probs0 = nu * (1.0 - lam).prod(axis=0)
+        p_zero = float(np.cumsum(probs0)[-1])
+        n0 = int(rng.negative_binomial(n_obs, max(1.0 - p_zero, _MIN_P_SEEN)))
+        count0k = _multinomial_np(rng, n0, probs0 / p_zero if p_zero > 0 else probs0)
+        # 7. alpha
+        if update_alpha:
+            alpha = float(rng.standard_gamma(a_alpha + K - 1.0)) / (b_alpha - log_nu[K - 1])
+
+    for _ in range(WARMUP):
+        iterate(False)
+    order = np.argsort(-nu, kind="mergesort")
+    lam, nu, log_nu, count0k = lam[:, order], nu[order], log_nu[order], count0k[order]
+    for _ in range(burn_in):
+        iterate(True)
+    for s in range(n_samples):
+        for _ in range(thin):
+            iterate(True)
+        out_n[s] = n_obs + n0
+        out_alpha[s] = alpha
+        out_k[s] = kstar
+    return out_n, out_alpha, out_k
+
+
+def _multinomial_np(rng: np.random.Generator, n: int,
+                    probs: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    if n == 1:  # one person: one uniform against the cumulative probabilities (as the numba sampler)
+        out = np.zeros(probs.shape[0], dtype=np.int64)
+        u = rng.random()
+        out[min(int(np.searchsorted(np.cumsum(probs), u, side="right")), probs.shape[0] - 1)] = 1
+        return out
+    return rng.multinomial(n, probs).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------- chains
+@dataclass(frozen=True)
+class ChainDraws:
+    """Saved draws of several chains: arrays of shape ``(chains, n_samples)``."""
+
+    N: npt.NDArray[np.int64]
+    alpha: npt.NDArray[np.float64]
+    k_star: npt.NDArray[np.int64]
+    seconds: tuple[float, ...]
+
+
+def _run_one(args: tuple[np.random.SeedSequence, npt.NDArray[np.int8], npt.NDArray[np.int64], int, float,
+                         float, int, int, int, str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
+                                                              npt.NDArray[np.int64], float]:
+    import time
+
+    seq, cells, freq, K, a, b, burn_in, n_samples, thin, backend = args
+    t0 = time.perf_counter()
+    if backend == "numba":
+        rng = np.random.Generator(np.random.PCG64(seq))
+        n, al, ks = sample_chain(rng, cells, freq, K, a, b, burn_in, n_samples, thin)
+    elif backend == "numpy":
+        rng = np.random.Generator(np.random.PCG64(seq))
+        n, al, ks = sample_chain_numpy(rng, cells, freq, K, a, b, burn_in, n_samples, thin)
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    return n, al, ks, time.perf_counter() - t0
+
+
+def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: int, a: float, b: float,
+               burn_in: int, n_samples: int, thin: int, seeds: Sequence[np.random.SeedSequence],
+               n_jobs: int = 1, backend: str = "numba") -> ChainDraws:
+    """Run one chain per seed, in ``n_jobs`` worker processes (``1``: in this process).
+
+    Each chain has its own ``SeedSequence``, so the draws do not depend on ``n_jobs``.
+    """
+    cells = np.ascontiguousarray(cells, dtype=np.int8)
+    freq = np.ascontiguousarray(freq, dtype=np.int64)
+    jobs = [(s, cells, freq, int(K), float(a), float(b), int(burn_in), int(n_samples), int(thin), backend)
+            for s in seeds]
+    n_jobs = max(1, min(int(n_jobs), len(jobs)))
+    if n_jobs == 1:
+        outs = [_run_one(j) for j in jobs]
+    else:
+        import multiprocessing as mp
+        import threading
+
+        # fork is cheap (no re-import, numba's compiled code is inherited) but unsafe in a process that
+        # runs other threads (a web server, DuckDB...): spawn there and off Linux.
+        forkable = sys.platform.startswith("linux") and threading.active_count() == 1
+        method = "fork" if forkable else "spawn"
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method)) as pool:
+            outs = list(pool.map(_run_one, jobs))
+    return ChainDraws(
+        N=np.stack([o[0] for o in outs]),
+        alpha=np.stack([o[1] for o in outs]),
+        k_star=np.stack([o[2] for o in outs]),
+        seconds=tuple(o[3] for o in outs),
+    )
+
+
+def default_jobs(chains: int) -> int:
+    """Worker processes to use by default: one per chain, at most one per CPU."""
+    return max(1, min(chains, os.cpu_count() or 1))
