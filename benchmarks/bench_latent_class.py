@@ -10,6 +10,9 @@
 * wall time of 2 and 4 chains with 2 worker processes;
 * the full-precision comparison with LCMCR's posterior medians and intervals.
 
+``python benchmarks/bench_latent_class.py dispersed`` re-derives ``SD_DISPERSED`` (one chain started with
+10 n unseen people on the UK tables, 12 seeds).
+
 ``python benchmarks/bench_latent_class.py tolerances`` re-derives the Monte Carlo tolerances used by
 ``tests/reference/test_lcmcr_reference.py`` (spread over seeds of the test-sized and of the R-sized runs).
 """
@@ -26,7 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from darkfigure.estimate._lcmcr_sampler import run_chains, sample_chain, sample_chain_numpy
+from darkfigure.estimate._lcmcr_sampler import (
+    INIT_UNSEEN_FACTOR,
+    run_chains,
+    sample_chain,
+    sample_chain_numpy,
+)
 from darkfigure.histories import CaptureHistories
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,20 +89,22 @@ def main(out_dir: Path) -> None:
                  np.array([3, 2, 1]), 2, 0.25, 0.25, 1, 4, 1)
 
     say("")
-    say("| table | numba s (110,500 it) | µs/it | NumPy µs/it | NumPy/numba | R/numba (0.6–1.7 s) |")
+    # CPU seconds (time.process_time) of this process: the machine is shared, wall time counts waiting
+    say(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    say("| table | numba CPU s (110,500 it) | µs/it | NumPy µs/it | NumPy/numba | R/numba (0.6–1.7 s) |")
     say("|---|---|---|---|---|---|")
     raw: dict[str, dict] = {}
     for name in TABLES:
         h = _load(name)
         cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
-        t = time.perf_counter()
+        t = time.process_time()
         sample_chain(np.random.default_rng(1), cells, freq, 10, 0.25, 0.25, 10_000, 10_000, 10)
-        nb = time.perf_counter() - t
+        nb = time.process_time() - t
         it_np = 300
-        t = time.perf_counter()
+        t = time.process_time()
         # the NumPy baseline always runs the 500-iteration warm-up; time warm-up + 300 iterations
         sample_chain_numpy(np.random.default_rng(1), cells, freq, 10, 0.25, 0.25, it_np, 1, 1)
-        npy = (time.perf_counter() - t) / (500 + it_np + 1)
+        npy = (time.process_time() - t) / (500 + it_np + 1)
         us = nb / (R_ITERS + 500) * 1e6
         say(f"| {name} | {nb:.2f} | {us:.1f} | {npy * 1e6:.0f} | {npy * 1e6 / us:.0f}× | "
             f"{R_SECONDS[0] / nb:.2f}–{R_SECONDS[1] / nb:.2f}× |")
@@ -103,14 +113,20 @@ def main(out_dir: Path) -> None:
     say("")
     h = _load("UKdat")
     walls = {}
+    cpus = {}
     for nch in (1, 2, 4):
         t = time.perf_counter()
-        run_chains(h.patterns, h.counts, K=10, a=0.25, b=0.25, burn_in=10_000, n_samples=10_000, thin=10,
-                   seeds=np.random.SeedSequence(5).spawn(nch), n_jobs=min(nch, 2))
+        cpus[nch] = run_chains(h.patterns, h.counts, K=10, a=0.25, b=0.25, burn_in=10_000,
+                               n_samples=10_000, thin=10, seeds=np.random.SeedSequence(5).spawn(nch),
+                               n_jobs=min(nch, 2)).seconds
         walls[nch] = time.perf_counter() - t
+    say(f"load average now: {os.getloadavg()[0]:.1f}")
     say(f"UKdat, K=10, 110,500 iterations per chain, 2 worker processes: 1 chain {walls[1]:.2f} s, "
         f"2 chains {walls[2]:.2f} s, 4 chains {walls[4]:.2f} s (4/2 ratio {walls[4] / walls[2]:.2f})")
+    say("CPU seconds of each chain (process_time in the worker): "
+        + "; ".join(f"{k} chains: {', '.join(f'{x:.2f}' for x in v)}" for k, v in cpus.items()))
     raw["chains_wall"] = walls
+    raw["chains_cpu"] = {k: list(v) for k, v in cpus.items()}
 
     say("")
     say("Full-precision comparison with LCMCR (4 chains × 10,000 draws, burn-in 10,000, thin 10):")
@@ -133,6 +149,20 @@ def main(out_dir: Path) -> None:
             say(f"| {name} | {K} | {e['estimate']:,.0f} [{e['lower']:,.0f}, {e['upper']:,.0f}] | "
                 f"{r.estimate:,.0f} [{r.lower:,.0f}, {r.upper:,.0f}] | {r.extra['rhat']['N']:.3f} | "
                 f"{r.extra['ess']['N']:.0f} |")
+    say("")
+    say("Dispersed start (1 chain started with 10 n unseen people, 10,000 draws, burn-in 10,000, thin 10):")
+    say("| table | K | LCMCR median [95%] | darkfigure median [95%] |")
+    say("|---|---|---|---|")
+    for name in ("UKdat_4", "Ned_5", "UKdat_5", "UKdat"):
+        h = _load(name)
+        for K in (10, 5):
+            e = ref[(name, K)]
+            d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=10_000, n_samples=10_000,
+                           thin=10, seeds=[np.random.SeedSequence(2026)],
+                           init_unseen=INIT_UNSEEN_FACTOR * int(h.counts.sum()))
+            q = np.quantile(d.N.ravel(), [0.5, 0.025, 0.975])
+            say(f"| {name} | {K} | {e['estimate']:,.0f} [{e['lower']:,.0f}, {e['upper']:,.0f}] | "
+                f"{q[0]:,.0f} [{q[1]:,.0f}, {q[2]:,.0f}] |")
     (out_dir / "latent_class.json").write_text(json.dumps(raw, indent=1))
     (out_dir / "latent_class.md").write_text("\n".join(lines) + "\n")
 
@@ -167,8 +197,28 @@ def derive_tolerances(seeds_test: int = 20, seeds_full: int = 0,
     print(json.dumps(out))
 
 
+def derive_dispersed(seeds: int = 12) -> None:
+    """``SD_DISPERSED`` of the reference test: one chain from 10 n unseen people, 1,000 draws, thin 10."""
+    ref = _reference()
+    for name in ("UKdat_5", "UKdat", "UKdat_4"):
+        h = _load(name)
+        cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
+        for K in (10, 5):
+            qs = []
+            for s in range(seeds):
+                rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([99, s])))
+                draws, _, _ = sample_chain(rng, cells, freq, K, 0.25, 0.25, 10_000, 1_000, 10,
+                                           INIT_UNSEEN_FACTOR * int(freq.sum()))
+                qs.append(np.percentile(draws, [50, 2.5, 97.5]))
+            e = ref[(name, K)]
+            print(f"{name} K={K} LCMCR {e['estimate']:.0f} [{e['lower']:.0f}, {e['upper']:.0f}] "
+                  f"mean {np.mean(qs, axis=0).round(0)} sd {np.std(qs, axis=0, ddof=1).round(1)}", flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["tolerances"]:
         derive_tolerances()
+    elif sys.argv[1:2] == ["dispersed"]:
+        derive_dispersed()
     else:
         main(ROOT / "bench-output")

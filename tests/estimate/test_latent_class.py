@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from darkfigure.estimate import EstimateResult
-from darkfigure.estimate._lcmcr_sampler import run_chains, sample_chain, sample_chain_numpy
+from darkfigure.estimate._lcmcr_sampler import N0_MAX_FACTOR, run_chains, sample_chain, sample_chain_numpy
 from darkfigure.estimate.latent_class import (
     LatentClassMSE,
     classic_split_rhat,
@@ -62,6 +62,61 @@ def test_numba_sampler_matches_numpy_baseline_draw_for_draw(mse_dir, table, K) -
     np.testing.assert_array_equal(a[2], b[2])
     assert (a[0] >= h.observed).all()
     assert ((a[2] >= 1) & (a[2] <= K)).all()
+
+
+def test_numba_matches_numpy_from_a_dispersed_start(mse_dir) -> None:  # type: ignore[no-untyped-def]
+    h = CaptureHistories.from_csv(mse_dir / "UKdat_5.csv")
+    cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
+    a = sample_chain(np.random.default_rng(3), cells, freq, 10, 0.25, 0.25, 10, 20, 2, 10 * h.observed)
+    b = sample_chain_numpy(np.random.default_rng(3), cells, freq, 10, 0.25, 0.25, 10, 20, 2, 10 * h.observed)
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+def _exact_posterior_one_class(cells: np.ndarray, freq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p(N | data) for K = 1 by direct summation: lists independent, lambda_j ~ Beta(1, 1) integrated out,
+    p(N) proportional to 1/N on n <= N <= 21 n (LCMCR's prior and bound)."""
+    from scipy.special import betaln, gammaln
+
+    n = int(freq.sum())
+    on_list = (cells * freq[:, None]).sum(axis=0)
+    N = np.arange(n, (N0_MAX_FACTOR + 1) * n + 1)
+    logp = -np.log(N) + gammaln(N + 1) - gammaln(N - n + 1) + sum(betaln(k + 1, N - k + 1) for k in on_list)
+    p = np.exp(logp - logp.max())
+    return N, p / p.sum()
+
+
+def test_sampler_matches_the_exact_posterior_of_n_with_one_class() -> None:
+    # With K = 1 the posterior of N is a one-dimensional sum (above), an answer computed without MCMC.  It
+    # checks the data-augmentation steps that matter for N: the negative binomial (its success probability
+    # and its size n, i.e. the 1/N prior), the lambda counts including the unseen, and the 20 n bound.
+    # A flat prior on N instead of 1/N moves the mean by ~+3.5, i.e. > 20 Monte Carlo sd here.
+    # Tolerance: 4 Monte Carlo sd (posterior sd / sqrt(bulk ESS)) for the mean, 4 binomial sd at ESS for
+    # three probabilities P(N <= q).
+    cells = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]],
+                     dtype=np.int8)
+    freq = np.array([12, 9, 14, 3, 4, 2, 1], dtype=np.int64)
+    N, p = _exact_posterior_one_class(cells, freq)
+    mean = float((N * p).sum())
+    sd = float(np.sqrt(((N - mean) ** 2 * p).sum()))
+    cdf = np.cumsum(p)
+    draws, _, _ = sample_chain(np.random.default_rng(2024), cells, freq, 1, 0.25, 0.25, 1_000, 20_000, 5)
+    ess = ess_bulk(draws[None, :].astype(float))
+    assert ess > 2_000
+    assert abs(draws.mean() - mean) < 4 * sd / np.sqrt(ess)
+    for q in (0.1, 0.5, 0.9):
+        i = int(np.searchsorted(cdf, q))
+        assert abs((draws <= N[i]).mean() - cdf[i]) < 4 * np.sqrt(cdf[i] * (1 - cdf[i]) / ess)
+
+
+def test_unseen_count_is_bounded_by_twenty_times_the_observed() -> None:
+    # Two lists that never overlap: the data say little about N and its posterior has a heavy tail (without
+    # the bound, 3-13% of such draws exceed 21 n, up to 140 n, over three seeds). LCMCR redraws n0 until
+    # n0 <= 20 n, and so must we; the tail still reaches the bound (10-25% of draws above 10.5 n).
+    cells = np.array([[1, 0], [0, 1]], dtype=np.int8)
+    freq = np.array([20, 30], dtype=np.int64)
+    draws, _, _ = sample_chain(np.random.default_rng(1), cells, freq, 3, 0.25, 0.25, 200, 2_000, 2)
+    assert draws.max() <= (N0_MAX_FACTOR + 1) * 50
+    assert (draws > (N0_MAX_FACTOR + 1) * 50 / 2).mean() > 0.05
 
 
 def test_same_seed_same_draws_whatever_the_number_of_processes(ukdat4) -> None:  # type: ignore[no-untyped-def]

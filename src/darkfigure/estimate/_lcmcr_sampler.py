@@ -16,7 +16,7 @@ are one multinomial draw.  One iteration is
    does so that tiny weights do not underflow;
 4. the probability of being missed by every list, ``p0 = sum_k nu_k prod_j (1 - lambda[j, k])``;
 5. the number of unseen people ``n0 ~ NegativeBinomial(n, 1 - p0)`` (failures before ``n`` successes),
-   which is the full conditional under ``p(N) ∝ 1/N``;
+   which is the full conditional under ``p(N) ∝ 1/N``, redrawn until ``n0 <= 20 n`` as LCMCR >= 0.4 does;
 6. their class counts ``Multinomial(n0, nu_k prod_j (1 - lambda[j, k]) / p0)``;
 7. ``alpha ~ Gamma(a + K - 1, rate = b - log nu_K)``.
 
@@ -42,8 +42,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["WARMUP", "ChainDraws", "default_jobs", "run_chains", "sample_chain",
-           "sample_chain_numpy"]
+__all__ = ["INIT_UNSEEN_FACTOR", "N0_MAX_FACTOR", "SMALL_N", "WARMUP", "ChainDraws", "default_jobs",
+           "run_chains", "sample_chain", "sample_chain_numpy"]
 
 WARMUP = 500
 """Warm-up iterations (alpha fixed) before burn-in, as in LCMCR's initialisation."""
@@ -53,23 +53,45 @@ WARMUP = 500
 # such a posterior is reported as it is (huge N), never silently truncated in ordinary data.
 _MIN_P_SEEN = 1e-12
 
+SMALL_N = 12
+"""Patterns with at most this many people get one categorical draw per person, larger ones a multinomial
+by conditional binomials (same distribution; the switch point only changes speed)."""
+
+N0_MAX_FACTOR = 20
+"""LCMCR (>= 0.4) keeps ``n0 <= 20 n`` by redrawing the negative binomial (a truncated prior on N)."""
+
+# Redraws before giving up and setting n0 to the bound (reached only when p0 is ~1, i.e. the data say
+# nothing about N; LCMCR would loop for ever there).
+_MAX_REDRAWS = 1000
+
+INIT_UNSEEN_FACTOR = 10
+"""Dispersed start used by the evidence runs: ``init_unseen = 10 n`` unseen people, all in the last class.
+
+The default start is LCMCR's (``n0 = 0``).  On UK 2013 and the Netherlands tables the posterior is
+multimodal and a chain stays in the region it first reaches for 10^5 iterations or more; starting far
+above (10 n) instead of far below lets one check where the chains go from the other side (see
+docs/methods/latent_class.md).  The target posterior is the same whatever the start."""
+
 
 # --------------------------------------------------------------------------------------------- numba
 @numba.njit(cache=True)
 def _multinomial(rng, n, probs, out):
-    # Conditional binomials, exactly as numpy.random.Generator.multinomial; one person: one uniform.
+    # Up to SMALL_N people: one uniform per person against the cumulative probabilities (cheaper than up to
+    # K - 1 binomial draws); more: conditional binomials, exactly as numpy.random.Generator.multinomial.
     K = probs.shape[0]
     for k in range(K):
         out[k] = 0
-    if n == 1:
-        u = rng.random()
-        acc = 0.0
-        for k in range(K):
-            acc += probs[k]
-            if u < acc:
-                out[k] = 1
-                return
-        out[K - 1] = 1
+    if n <= SMALL_N:
+        for _ in range(n):
+            u = rng.random()
+            acc = 0.0
+            chosen = K - 1
+            for k in range(K):
+                acc += probs[k]
+                if u < acc:
+                    chosen = k
+                    break
+            out[chosen] += 1
         return
     remaining_p = 1.0
     dn = n
@@ -158,7 +180,12 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
                     aux0[j, k] += count_mk[m, k]
     for j in range(J):
         for k in range(K):
-            lam[j, k] = rng.beta(1.0 + aux1[j, k], 1.0 + aux0[j, k])
+            a1 = aux1[j, k]
+            a0 = aux0[j, k]
+            if a1 == 0 and a0 == 0:
+                lam[j, k] = rng.random()  # empty class: Beta(1, 1) is the uniform, one draw not two gammas
+            else:
+                lam[j, k] = rng.beta(1.0 + a1, 1.0 + a0)
     # 3. stick-breaking weights
     kstar = 0
     for k in range(K):
@@ -194,6 +221,14 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
     if p_seen < _MIN_P_SEEN:
         p_seen = _MIN_P_SEEN
     n0 = rng.negative_binomial(n_obs, p_seen)
+    tries = 1
+    while n0 > N0_MAX_FACTOR * n_obs:
+        # LCMCR (>= 0.4) redraws until n0 <= 20 n: its prior on N is 1/N truncated at 21 n
+        if tries >= _MAX_REDRAWS:
+            n0 = N0_MAX_FACTOR * n_obs
+            break
+        n0 = rng.negative_binomial(n_obs, p_seen)
+        tries += 1
     # 6. their classes
     if p_zero > 0.0:
         for k in range(K):
@@ -238,11 +273,12 @@ def _initial_nu(K):
 
 
 @numba.njit(cache=True)
-def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin):
+def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin, init_unseen=0):
     """Run one chain (numba). Returns ``(N, alpha, k_star)`` arrays of length ``n_samples``.
 
     ``rng`` is a ``numpy.random.Generator``; ``cells`` the ``(M, J)`` 0/1 patterns (int8), ``freq`` their
-    counts (int64).
+    counts (int64); ``init_unseen`` the number of unseen people at the start (LCMCR: 0), all placed in
+    the last class (see :data:`INIT_UNSEEN_FACTOR`).
     """
     M, J = cells.shape
     n_obs = 0
@@ -258,7 +294,8 @@ def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin
     aux0 = np.zeros((J, K), dtype=np.int64)
     probs = np.empty((M, K))
     probs0 = np.empty(K)
-    state = np.array([0.3 / K, 0.0, 0.0])
+    state = np.array([0.3 / K, float(init_unseen), 0.0])
+    count0k[K - 1] = init_unseen
     for _ in range(WARMUP):
         _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
                  probs0, state, a_alpha, b_alpha, False)
@@ -310,8 +347,8 @@ def _log_gamma_variate_np(rng: np.random.Generator, shape: float) -> float:
 
 def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64],
                        K: int, a_alpha: float, b_alpha: float, burn_in: int, n_samples: int,
-                       thin: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
-                                           npt.NDArray[np.int64]]:
+                       thin: int, init_unseen: int = 0
+                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """The same sampler written plainly with vectorised NumPy (the benchmark's baseline).
 
     Consumes ``rng`` in exactly the same order as :func:`sample_chain`, so both return identical draws.
@@ -323,7 +360,8 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
     nu = np.where(np.arange(K) < 4, 0.25 * 0.9, 0.1 / max(K - 4, 1)) if K > 4 else np.full(K, 1.0 / K)
     log_nu = np.log(nu)
     count0k = np.zeros(K, dtype=np.int64)
-    alpha, n0, kstar = 0.3 / K, 0, 0
+    count0k[K - 1] = init_unseen
+    alpha, n0, kstar = 0.3 / K, int(init_unseen), 0
     out_n = np.empty(n_samples, dtype=np.int64)
     out_alpha = np.empty(n_samples)
     out_k = np.empty(n_samples, dtype=np.int64)
@@ -337,7 +375,13 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         # 2. lambda
         aux1 = xf.T @ count_mk
         aux0 = (1.0 - xf).T @ count_mk + count0k
-        lam = rng.beta(1.0 + aux1, 1.0 + aux0)
+        lam = np.empty((x.shape[1], K))
+        for j in range(x.shape[1]):
+            for k in range(K):
+                if aux1[j, k] == 0 and aux0[j, k] == 0:
+                    lam[j, k] = rng.random()
+                else:
+                    lam[j, k] = rng.beta(1.0 + aux1[j, k], 1.0 + aux0[j, k])
         # 3. stick-breaking weights
         countk = count0k + count_mk.sum(axis=0)
         kstar = int((countk > 0).sum())
@@ -356,7 +400,15 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         # 4-6. the unseen
         probs0 = nu * (1.0 - lam).prod(axis=0)
         p_zero = float(np.cumsum(probs0)[-1])
-        n0 = int(rng.negative_binomial(n_obs, max(1.0 - p_zero, _MIN_P_SEEN)))
+        p_seen = max(1.0 - p_zero, _MIN_P_SEEN)
+        n0 = int(rng.negative_binomial(n_obs, p_seen))
+        tries = 1
+        while n0 > N0_MAX_FACTOR * n_obs:
+            if tries >= _MAX_REDRAWS:
+                n0 = N0_MAX_FACTOR * n_obs
+                break
+            n0 = int(rng.negative_binomial(n_obs, p_seen))
+            tries += 1
         count0k = _multinomial_np(rng, n0, probs0 / p_zero if p_zero > 0 else probs0)
         # 7. alpha
         if update_alpha:
@@ -379,11 +431,10 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
 
 def _multinomial_np(rng: np.random.Generator, n: int,
                     probs: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    if n == 1:  # one person: one uniform against the cumulative probabilities (as the numba sampler)
-        out = np.zeros(probs.shape[0], dtype=np.int64)
-        u = rng.random()
-        out[min(int(np.searchsorted(np.cumsum(probs), u, side="right")), probs.shape[0] - 1)] = 1
-        return out
+    if n <= SMALL_N:  # one uniform per person against the cumulative probabilities (as the numba sampler)
+        u = rng.random(n)
+        idx = np.minimum(np.searchsorted(np.cumsum(probs), u, side="right"), probs.shape[0] - 1)
+        return np.bincount(idx, minlength=probs.shape[0]).astype(np.int64)
     return rng.multinomial(n, probs).astype(np.int64)
 
 
@@ -399,34 +450,36 @@ class ChainDraws:
 
 
 def _run_one(args: tuple[np.random.SeedSequence, npt.NDArray[np.int8], npt.NDArray[np.int64], int, float,
-                         float, int, int, int, str]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64],
-                                                              npt.NDArray[np.int64], float]:
+                         float, int, int, int, str, int]
+             ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64], float]:
     import time
 
-    seq, cells, freq, K, a, b, burn_in, n_samples, thin, backend = args
-    t0 = time.perf_counter()
+    seq, cells, freq, K, a, b, burn_in, n_samples, thin, backend, init_unseen = args
+    # CPU seconds of this worker: honest on a shared, loaded machine (wall time counts waiting)
+    t0 = time.process_time()
     if backend == "numba":
         rng = np.random.Generator(np.random.PCG64(seq))
-        n, al, ks = sample_chain(rng, cells, freq, K, a, b, burn_in, n_samples, thin)
+        n, al, ks = sample_chain(rng, cells, freq, K, a, b, burn_in, n_samples, thin, init_unseen)
     elif backend == "numpy":
         rng = np.random.Generator(np.random.PCG64(seq))
-        n, al, ks = sample_chain_numpy(rng, cells, freq, K, a, b, burn_in, n_samples, thin)
+        n, al, ks = sample_chain_numpy(rng, cells, freq, K, a, b, burn_in, n_samples, thin, init_unseen)
     else:
         raise ValueError(f"unknown backend {backend!r}")
-    return n, al, ks, time.perf_counter() - t0
+    return n, al, ks, time.process_time() - t0
 
 
 def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: int, a: float, b: float,
                burn_in: int, n_samples: int, thin: int, seeds: Sequence[np.random.SeedSequence],
-               n_jobs: int = 1, backend: str = "numba") -> ChainDraws:
+               n_jobs: int = 1, backend: str = "numba", init_unseen: int = 0) -> ChainDraws:
     """Run one chain per seed, in ``n_jobs`` worker processes (``1``: in this process).
 
-    Each chain has its own ``SeedSequence``, so the draws do not depend on ``n_jobs``.
+    Each chain has its own ``SeedSequence``, so the draws do not depend on ``n_jobs``.  ``init_unseen``:
+    unseen people at the start (0 = LCMCR's start; see :data:`INIT_UNSEEN_FACTOR`).
     """
     cells = np.ascontiguousarray(cells, dtype=np.int8)
     freq = np.ascontiguousarray(freq, dtype=np.int64)
-    jobs = [(s, cells, freq, int(K), float(a), float(b), int(burn_in), int(n_samples), int(thin), backend)
-            for s in seeds]
+    jobs = [(s, cells, freq, int(K), float(a), float(b), int(burn_in), int(n_samples), int(thin), backend,
+             int(init_unseen)) for s in seeds]
     n_jobs = max(1, min(int(n_jobs), len(jobs)))
     if n_jobs == 1:
         outs = [_run_one(j) for j in jobs]
