@@ -329,3 +329,29 @@ def test_not_estimable_tables_and_strata() -> None:
     assert by["north"].estimable and by["north"].estimate >= 191
     assert not by["south"].estimable
     assert m.result_.stratum is None and m.result_.observed == 194 and m.result_.estimable
+
+
+def test_dispersed_starts_expose_the_multimodal_uk_posterior(mse_dir) -> None:  # type: ignore[no-untyped-def]
+    # UKdat_5: chains started at LCMCR's start can sit near 12,400 for 10^5 iterations while chains started
+    # high settle near 22,000 (docs/methods/latent_class.md). Short dispersed runs must not look converged.
+    from darkfigure import CaptureHistories
+    from darkfigure.estimate.latent_class import LatentClassMSE
+
+    h = CaptureHistories.from_csv(mse_dir / "UKdat_5.csv")
+    m = LatentClassMSE(K=10, burn_in=500, n_samples=200, thin=2, chains=2, random_state=3, n_jobs=1,
+                       init="dispersed", ess_min=0)
+    with pytest.warns(ConvergenceWarning):
+        m.fit(h)
+    assert m.result_.extra["rhat"]["N"] > 1.1
+    assert "rhat_high" in {w.code for w in m.result_.warnings}
+    assert m.get_params()["init"] == "dispersed"
+
+
+def test_init_is_validated() -> None:
+    from darkfigure import CaptureHistories
+    from darkfigure.estimate.latent_class import LatentClassMSE
+    from darkfigure.exceptions import DarkfigureError
+
+    h = CaptureHistories.from_dict(["A", "B"], {(1, 0): 30, (0, 1): 20, (1, 1): 10})
+    with pytest.raises(DarkfigureError, match="init"):
+        LatentClassMSE(init="sideways").fit(h)

@@ -3,7 +3,7 @@
 ::
 
     darkfigure estimate latent-class --input H.csv [--json] [--output R.json] [--level 0.95] [--seed N]
-        [--strata COL] [--chains C] [--samples S] [--burn-in B] [--thin T] [--K K] [--jobs J]
+        [--strata COL] [--chains C] [--samples S] [--burn-in B] [--thin T] [--K K] [--jobs J] [--init lcmcr|dispersed]
 
 The JSON keys are those of every estimator (``method`` = ``"latent-class"``, ``estimate`` = posterior median,
 ``lower``, ``upper``, ``level``, ``observed``, ``lists``, ``warnings``, ``provenance``...) plus ``rhat`` and
@@ -78,6 +78,9 @@ def register_latent_class(estimate_app: typer.Typer) -> None:
         k: int = typer.Option(10, "--K", "-K", help="Maximum number of latent classes.", min=2),
         jobs: int | None = typer.Option(None, "--jobs", help="Worker processes (default: one per chain, "
                                                               "at most one per CPU).", min=1),
+        init: str = typer.Option("lcmcr", "--init", help="Chain starts: 'lcmcr' (no unseen people, as "
+                                 "LCMCR) or 'dispersed' (every other chain far above, so R-hat shows "
+                                 "a multimodal posterior)."),
     ) -> None:
         """Bayesian latent-class model (LCMCR, Manrique-Vallier 2016): posterior median and interval."""
         from ..estimate.latent_class import LatentClassMSE
@@ -86,7 +89,7 @@ def register_latent_class(estimate_app: typer.Typer) -> None:
         results, labels = [], []
         for p, h in zip(input, tables, strict=True):
             est = LatentClassMSE(K=k, burn_in=burn_in, n_samples=samples, thin=thin, chains=chains,
-                                 level=level, random_state=seed, n_jobs=jobs)
+                                 level=level, random_state=seed, n_jobs=jobs, init=init)
             with warnings.catch_warnings():
                 # convergence problems are reported in each result's warnings (and so in the output)
                 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -470,16 +470,22 @@ def _run_one(args: tuple[np.random.SeedSequence, npt.NDArray[np.int8], npt.NDArr
 
 def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: int, a: float, b: float,
                burn_in: int, n_samples: int, thin: int, seeds: Sequence[np.random.SeedSequence],
-               n_jobs: int = 1, backend: str = "numba", init_unseen: int = 0) -> ChainDraws:
+               n_jobs: int = 1, backend: str = "numba",
+               init_unseen: int | Sequence[int] = 0) -> ChainDraws:
     """Run one chain per seed, in ``n_jobs`` worker processes (``1``: in this process).
 
     Each chain has its own ``SeedSequence``, so the draws do not depend on ``n_jobs``.  ``init_unseen``:
-    unseen people at the start (0 = LCMCR's start; see :data:`INIT_UNSEEN_FACTOR`).
+    unseen people at the start (0 = LCMCR's start; see :data:`INIT_UNSEEN_FACTOR`), one number for every
+    chain or one per chain.
     """
+    starts = [int(init_unseen)] * len(seeds) if isinstance(init_unseen, int | np.integer) \
+        else [int(x) for x in init_unseen]
+    if len(starts) != len(seeds):
+        raise ValueError("init_unseen needs one start per chain")
     cells = np.ascontiguousarray(cells, dtype=np.int8)
     freq = np.ascontiguousarray(freq, dtype=np.int64)
     jobs = [(s, cells, freq, int(K), float(a), float(b), int(burn_in), int(n_samples), int(thin), backend,
-             int(init_unseen)) for s in seeds]
+             start) for s, start in zip(seeds, starts, strict=True)]
     n_jobs = max(1, min(int(n_jobs), len(jobs)))
     if n_jobs == 1:
         outs = [_run_one(j) for j in jobs]

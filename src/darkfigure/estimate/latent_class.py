@@ -235,6 +235,10 @@ class LatentClassMSE(BasePopulationEstimator):
         Warn (``rhat_high``) when the split R-hat of N or alpha exceeds this.
     ess_min : float, default 400
         Warn (``ess_low``) when the bulk ESS of N or alpha is below this.
+    init : {"lcmcr", "dispersed"}, default "lcmcr"
+        Where chains start. ``"lcmcr"``: as LCMCR, with no unseen people. ``"dispersed"``: every other
+        chain starts with ``10 n`` unseen people, so that R-hat reveals a multimodal posterior (UK 2013,
+        Netherlands) that chains started on one side would each hide.
 
     Attributes
     ----------
@@ -263,7 +267,8 @@ class LatentClassMSE(BasePopulationEstimator):
     def __init__(self, K: int = 10, a: float = 0.25, b: float = 0.25, burn_in: int = 10_000,
                  n_samples: int = 1_000, thin: int = 10, chains: int = 4, level: float = 0.95,
                  random_state: int | np.random.SeedSequence | None = None, n_jobs: int | None = None,
-                 min_observed: int = 10, rhat_max: float = 1.01, ess_min: float = 400) -> None:
+                 min_observed: int = 10, rhat_max: float = 1.01, ess_min: float = 400,
+                 init: str = "lcmcr") -> None:
         self.K = K
         self.a = a
         self.b = b
@@ -277,6 +282,7 @@ class LatentClassMSE(BasePopulationEstimator):
         self.min_observed = min_observed
         self.rhat_max = rhat_max
         self.ess_min = ess_min
+        self.init = init
 
     # ------------------------------------------------------------------ validation
     def _validate(self) -> None:
@@ -287,6 +293,8 @@ class LatentClassMSE(BasePopulationEstimator):
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < lo:
                 problems.append(f"{name} must be an integer >= {lo}")
 
+        if self.init not in ("lcmcr", "dispersed"):
+            problems.append("init must be 'lcmcr' or 'dispersed'")
         intval("K", 2)
         intval("burn_in", 0)
         intval("n_samples", 4)
@@ -376,12 +384,17 @@ class LatentClassMSE(BasePopulationEstimator):
             # estimate its capture probability at ~0, which changes nothing else)
             cols = cells.sum(axis=0) > 0
             cells = np.ascontiguousarray(cells[:, cols])
-        from ._lcmcr_sampler import default_jobs, run_chains  # lazy: numba only when sampling
+        from ._lcmcr_sampler import INIT_UNSEEN_FACTOR, default_jobs, run_chains  # lazy: numba on use
 
         n_jobs = self.n_jobs if self.n_jobs is not None else default_jobs(self.chains)
+        # "dispersed": every other chain starts far above (10 n unseen) instead of at LCMCR's start (none
+        # unseen). On multimodal posteriors (UK 2013, Netherlands) chains stay where they first settle for
+        # 10^5 iterations; starting from both sides makes R-hat show it instead of hiding it.
+        high = INIT_UNSEEN_FACTOR * int(freq.sum())
+        starts = [high if (self.init == "dispersed" and i % 2 == 1) else 0 for i in range(int(self.chains))]
         draws = run_chains(cells, freq, K=int(self.K), a=float(self.a), b=float(self.b),
                            burn_in=int(self.burn_in), n_samples=int(self.n_samples), thin=int(self.thin),
-                           seeds=seq.spawn(int(self.chains)), n_jobs=n_jobs)
+                           seeds=seq.spawn(int(self.chains)), n_jobs=n_jobs, init_unseen=starts)
         self.stratum_draws_[stratum] = draws
         return self._summarise(h, stratum, draws)
 
