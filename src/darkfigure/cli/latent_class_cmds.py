@@ -3,7 +3,8 @@
 ::
 
     darkfigure estimate latent-class --input H.csv [--json] [--output R.json] [--level 0.95] [--seed N]
-        [--strata COL] [--chains C] [--samples S] [--burn-in B] [--thin T] [--K K] [--jobs J] [--init lcmcr|dispersed]
+        [--strata COL] [--chains C] [--samples S] [--burn-in B] [--thin T] [--K K] [--jobs J]
+        [--init lcmcr|dispersed]
 
 The JSON keys are those of every estimator (``method`` = ``"latent-class"``, ``estimate`` = posterior median,
 ``lower``, ``upper``, ``level``, ``observed``, ``lists``, ``warnings``, ``provenance``...) plus ``rhat`` and
