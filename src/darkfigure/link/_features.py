@@ -1,0 +1,231 @@
+"""Records → the comparison features the linkage model reads (one row per record, in memory only).
+
+Input: the store's ``records_frame(identifying=True)`` (``record_id``, ``source``, ``source_record_id`` and
+the CaseRecord fields).  Output columns (all derived; the raw names never reach DuckDB):
+
+``unique_id`` (= record_id), ``source``, ``name_keys`` (list of candidate full-name keys),
+``name_hangul_key``,
+``name_primary``, ``given_primary``, ``surnames`` (list), ``dob_full``, ``dob_ym``, ``dob_year``,
+``birth_year`` (from the date of birth, else estimated from an age), ``birth_lo``/``birth_hi`` (its interval),
+``home_province``, ``year_left``, ``exploitation`` and ``recruitment`` (sorted code lists: facts about the
+person that every list records the same way, weaker evidence than names but independent of them),
+``record_year``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._names import NameKeys, name_keys
+
+__all__ = ["FEATURE_COLUMNS", "build_features"]
+
+FEATURE_COLUMNS = [
+    "unique_id",
+    "source",
+    "name_keys",
+    "name_hangul_key",
+    "name_primary",
+    "given_primary",
+    "surnames",
+    "dob_full",
+    "dob_ym",
+    "dob_year",
+    "birth_year",
+    "birth_year_from_age",
+    "birth_lo",
+    "birth_hi",
+    "home_province",
+    "year_left",
+    "exploitation",
+    "recruitment",
+    "record_year",
+]
+
+_YEAR = re.compile(r"^(\d{4})")
+
+
+def _text(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+def _int(v: Any) -> int | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else int(f)
+
+
+@functools.lru_cache(maxsize=200_000)
+def _cached_keys(
+    hangul: str | None, hanja: str | None, roman: str | None, chinese: str | None, aliases: tuple[str, ...]
+) -> NameKeys:
+    return name_keys(hangul, hanja, roman, chinese, aliases)
+
+
+def _dob_parts(v: Any) -> tuple[str | None, str | None, int | None]:
+    s = _text(v)
+    if s is None:
+        return None, None, None
+    m = _YEAR.match(s)
+    if not m:
+        return None, None, None
+    year = int(m.group(1))
+    ym = s[:7] if len(s) >= 7 else None
+    full = s[:10] if len(s) >= 10 else None
+    return full, ym, year
+
+
+def _birth_from_age(row: dict[str, Any]) -> tuple[int, int, int] | None:
+    """(point, low, high) birth year from an age, when no date of birth is given.
+
+    An age is tied to the year it was true.  With the year of leaving North Korea, the age at recruitment or
+    at exploitation (which followed within months) gives the birth year to about a year.  With only the
+    record's date, the age at exploitation may be several years old by the time of the record, so the
+    interval reaches back further (6 years); the comparison asks the intervals to overlap.
+    """
+    ref = _int(row.get("year_left"))
+    rec = _text(row.get("record_date"))
+    rec_year = int(rec[:4]) if rec and _YEAR.match(rec) else None
+    for age_field in ("age_at_recruitment", "age_at_exploitation"):
+        age = _int(row.get(age_field))
+        if age is None:
+            continue
+        if ref is not None:
+            b = ref - age
+            return b, b - 1, b + 1
+        if rec_year is not None:
+            b = rec_year - age
+            return b - 1, b - 6, b + 1
+    return None
+
+
+def _codes(v: Any) -> list[str] | None:
+    """A multi-valued coded field as a sorted list (None when empty: unknown, not 'none')."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    items = v.split(";") if isinstance(v, str) else list(v)
+    out = sorted({str(x).strip() for x in items if str(x).strip()})
+    return out or None
+
+
+def build_features(records: pd.DataFrame) -> pd.DataFrame:
+    """Derive the linkage features of every record.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per record with ``record_id``, ``source`` and any CaseRecord fields (missing fields are
+        treated as unknown).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`FEATURE_COLUMNS`, in that order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = build_features(pd.DataFrame({"record_id": ["r1"], "source": ["a"], "name_hangul": ["김영희"],
+    ...                                   "date_of_birth": ["1994-03"]}))
+    >>> f.loc[0, "name_primary"], f.loc[0, "dob_ym"], int(f.loc[0, "birth_year"])
+    ('KIM_YONGHI', '1994-03', 1994)
+    """
+    out: dict[str, list[Any]] = {c: [] for c in FEATURE_COLUMNS}
+    cols = set(records.columns)
+    for row in records.to_dict(orient="records"):
+        aliases = row.get("aliases") if "aliases" in cols else None
+        if aliases is None or (isinstance(aliases, float) and math.isnan(aliases)):
+            aliases = ()
+        elif isinstance(aliases, str):
+            aliases = tuple(a for a in aliases.split(";") if a.strip())
+        else:
+            aliases = tuple(str(a) for a in aliases)
+        nk = _cached_keys(
+            _text(row.get("name_hangul")),
+            _text(row.get("name_hanja")),
+            _text(row.get("name_romanised")),
+            _text(row.get("name_chinese")),
+            aliases,
+        )
+        full, ym, year = _dob_parts(row.get("date_of_birth"))
+        from_age = _birth_from_age(row) if year is None else None
+        out["unique_id"].append(str(row["record_id"]))
+        out["source"].append(str(row["source"]))
+        out["name_keys"].append(sorted(nk.keys) or None)
+        out["name_hangul_key"].append(nk.hangul_key)
+        out["name_primary"].append(nk.primary)
+        out["given_primary"].append(nk.primary.split("_", 1)[1] if nk.primary and "_" in nk.primary else None)
+        out["surnames"].append(sorted(nk.surnames) or None)
+        out["dob_full"].append(full)
+        out["dob_ym"].append(ym)
+        out["dob_year"].append(year)
+        out["birth_year"].append(year if year is not None else (from_age[0] if from_age else None))
+        out["birth_year_from_age"].append(from_age is not None)
+        out["birth_lo"].append(year if year is not None else (from_age[1] if from_age else None))
+        out["birth_hi"].append(year if year is not None else (from_age[2] if from_age else None))
+        out["home_province"].append(_text(row.get("home_province")) if "home_province" in cols else None)
+        out["year_left"].append(_int(row.get("year_left")) if "year_left" in cols else None)
+        out["exploitation"].append(_codes(row.get("exploitation_types")))
+        out["recruitment"].append(_codes(row.get("recruitment_means")))
+        rd = _text(row.get("record_date"))
+        out["record_year"].append(int(rd[:4]) if rd and _YEAR.match(rd) else None)
+    df = pd.DataFrame(out, columns=FEATURE_COLUMNS)
+    for c in ("dob_year", "birth_year", "birth_lo", "birth_hi", "year_left", "record_year"):
+        df[c] = pd.array(df[c], dtype="Int64")
+    df["home_province"] = df["home_province"].replace({"UnknownProvince": None})
+    if df["unique_id"].duplicated().any():
+        from ..exceptions import LinkageError
+
+        raise LinkageError("record_id must be unique across the records to link")
+    return df
+
+
+def features_to_arrow(features: pd.DataFrame) -> Any:
+    """An Arrow table with explicit types (list columns that are all empty would otherwise be untyped)."""
+    import pyarrow as pa
+
+    schema = pa.schema(
+        [
+            ("unique_id", pa.string()),
+            ("source", pa.string()),
+            ("name_keys", pa.list_(pa.string())),
+            ("name_hangul_key", pa.string()),
+            ("name_primary", pa.string()),
+            ("given_primary", pa.string()),
+            ("surnames", pa.list_(pa.string())),
+            ("dob_full", pa.string()),
+            ("dob_ym", pa.string()),
+            ("dob_year", pa.int32()),
+            ("birth_year", pa.int32()),
+            ("birth_year_from_age", pa.bool_()),
+            ("birth_lo", pa.int32()),
+            ("birth_hi", pa.int32()),
+            ("home_province", pa.string()),
+            ("year_left", pa.int32()),
+            ("exploitation", pa.list_(pa.string())),
+            ("recruitment", pa.list_(pa.string())),
+            ("record_year", pa.int32()),
+        ]
+    )
+    arrays = []
+    for name in schema.names:
+        col = features[name]
+        if pd.api.types.is_extension_array_dtype(col.dtype):
+            vals = [None if v is pd.NA else int(v) for v in col]
+        else:
+            vals = [None if (isinstance(v, float) and np.isnan(v)) else v for v in col.tolist()]
+        arrays.append(pa.array(vals, type=schema.field(name).type))
+    return pa.Table.from_arrays(arrays, schema=schema)
