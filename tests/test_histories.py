@@ -53,7 +53,8 @@ def test_membership_tabulation_and_strata():
     m = np.array([[1, 0], [1, 1], [0, 1], [1, 1], [0, 0]])
     h = CaptureHistories.from_membership(m, ["A", "B"])
     assert h.observed == 4 and h.count_of((1, 1)) == 2
-    hs = CaptureHistories.from_membership(m, ["A", "B"], strata=["x", "x", "y", "y", "y"], stratum_name="year")
+    hs = CaptureHistories.from_membership(m, ["A", "B"], strata=["x", "x", "y", "y", "y"],
+                                          stratum_name="year")
     parts = dict(hs.by_stratum())
     assert set(parts) == {"x", "y"}
     assert parts["x"].observed == 2 and parts["y"].observed == 2

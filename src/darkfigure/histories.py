@@ -13,9 +13,13 @@ import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ._provenance import sha256_bytes
 from .exceptions import HistoriesError, Problem
@@ -311,7 +315,7 @@ class CaptureHistories:
             out[(self.lists[i], self.lists[j])] = int(self.counts[sel].sum())
         return out
 
-    def to_frame(self):  # type: ignore[no-untyped-def]
+    def to_frame(self) -> pd.DataFrame:
         """Return a pandas DataFrame (stratum column first if any, then lists, then ``count``)."""
         import pandas as pd
 
@@ -326,12 +330,12 @@ class CaptureHistories:
         c = self.canonical() if self.strata is None else self
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        head = list(c.lists) + ["count"]
+        head = [*c.lists, "count"]
         if c.strata is not None:
             head = [c.stratum_name or "stratum", *head]
         w.writerow(head)
         for k in range(len(c.counts)):
-            row = [int(x) for x in c.patterns[k]] + [int(c.counts[k])]
+            row: list[int | str] = [*(int(x) for x in c.patterns[k]), int(c.counts[k])]
             if c.strata is not None:
                 row = [str(c.strata[k]), *row]
             w.writerow(row)

@@ -45,10 +45,10 @@ class BasePopulationEstimator:
         raise NotImplementedError
 
     def _check_fitted(self) -> EstimateResult:
-        result = self.__dict__.get("result_")
+        result: EstimateResult | None = self.__dict__.get("result_")
         if result is None:
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")
-        return result  # type: ignore[no-any-return]
+        return result
 
     @property
     def n_hat_(self) -> float | None:
