@@ -271,3 +271,45 @@ def test_u_decontamination_removes_the_matches_in_the_random_sample() -> None:
     # u_raw = 0.002 of which lam * m = 0.00095 were matches
     assert u_agree == pytest.approx((0.002 - 0.001 * 0.95) / 0.999, rel=1e-3)
     assert raw["comparisons"][0]["comparison_levels"][1]["u_probability"] == 0.002  # input untouched
+
+
+def test_mandarin_reading_meets_homophones_heard_not_seen() -> None:
+    # A deportation clerk writes a name heard (英姬 -> 莹基): Korean readings differ (영희 / 영기) but the
+    # Mandarin reading is one; written pinyin (any spacing, any case) and Hanja give the same reading;
+    # 朴 is read "piao" as a family name.  Hangul alone has no Mandarin reading.
+    recs = pd.DataFrame(
+        {
+            "record_id": ["a", "b", "c", "d", "e", "f", "g"],
+            "source": ["x"] * 7,
+            "name_chinese": ["金英姬", "金莹基", "JIN Ying Ji", "金英姬（Jin Yingji）", "朴莲美", None, None],
+            "name_hanja": [None, None, None, None, None, "金英姬", None],
+            "name_hangul": [None, None, None, None, None, "김영희", "김영희"],
+        }
+    )
+    f = build_features(recs)
+    assert f["name_pinyin"].tolist()[:4] == ["jinyingji"] * 4
+    assert f.loc[4, "name_pinyin"] == "piaolianmei"
+    assert f.loc[5, "name_pinyin"] == "jinyingji"
+    assert f.loc[6, "name_pinyin"] is None
+    assert f.loc[0, "name_hangul_key"] != f.loc[1, "name_hangul_key"]
+
+
+def test_differing_full_dates_count_against_a_match(fitted) -> None:
+    # Two full dates of birth that differ: EM must find this level rarer among matches than among
+    # non-matches (the synthetic lists copy full dates without error when both lists hold one).
+    birth = next(c for c in fitted.model_["comparisons"] if c["output_column_name"] == "birth")
+    levels = birth["comparison_levels"]
+    level = next(lv for lv in levels if lv["label_for_charts"].startswith("full dates differ"))
+    assert level["m_probability"] < level["u_probability"]
+
+
+def test_contradiction_splits_a_chain_of_three() -> None:
+    # a–b and b–c clear the threshold, a–c is a near-certain non-match (e.g. different full dates of birth):
+    # three records cannot be one woman; the density guard alone (4+ records) keeps them together.
+    p = pd.DataFrame(
+        {"unique_id_l": ["a", "b"], "unique_id_r": ["b", "c"], "match_probability": [0.97, 0.7]}
+    )
+    lab, _ = cluster_pairs(["a", "b", "c"], p, 0.5)
+    assert lab["a"] == lab["b"] == lab["c"]
+    lab, _ = cluster_pairs(["a", "b", "c"], p, 0.5, contradictions=[("a", "c")])
+    assert lab["a"] == lab["b"] != lab["c"]

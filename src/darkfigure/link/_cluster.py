@@ -50,6 +50,7 @@ def cluster_pairs(
     must_link: Iterable[tuple[str, str]] = (),
     cannot_link: Iterable[tuple[str, str]] = (),
     max_rounds: int = 8,
+    contradictions: Iterable[tuple[str, str]] = (),
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Cluster records from scored pairs.
 
@@ -66,6 +67,10 @@ def cluster_pairs(
     must_link, cannot_link : iterable of (id, id)
         Reviewer decisions: a must-link pair is linked whatever its score, a cannot-link pair is never linked
         directly and its component is re-split until the two fall apart.
+    contradictions : iterable of (id, id)
+        Pairs the model scores as near-certain non-matches: a component holding one (a chain A–B–C whose
+        A–C the model rejects) is re-split like one holding a cannot-link pair, without a warning when the
+        split does not separate them.
 
     Returns
     -------
@@ -113,6 +118,9 @@ def cluster_pairs(
     unresolved = 0
     next_label = int(labels.max()) + 1 if n else 0
     cannot_arr = np.array(sorted(cannot), dtype=np.int64).reshape(-1, 2)
+    contra_arr = np.array(
+        [(index[a], index[b]) for a, b in contradictions if a in index and b in index], dtype=np.int64
+    ).reshape(-1, 2)
     for _ in range(max_rounds):
         sizes = np.bincount(labels, minlength=next_label)
         edge_lab = labels[lo]
@@ -123,6 +131,9 @@ def cluster_pairs(
         if len(cannot_arr):
             same = labels[cannot_arr[:, 0]] == labels[cannot_arr[:, 1]]
             bad[np.unique(labels[cannot_arr[same, 0]])] = True
+        if len(contra_arr):
+            same = labels[contra_arr[:, 0]] == labels[contra_arr[:, 1]]
+            bad[np.unique(labels[contra_arr[same, 0]])] = True
         bad_labels = np.flatnonzero(bad)
         if len(bad_labels) == 0:
             break

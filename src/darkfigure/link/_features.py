@@ -32,6 +32,7 @@ FEATURE_COLUMNS = [
     "name_keys",
     "name_hangul_key",
     "name_primary",
+    "name_pinyin",
     "given_primary",
     "surnames",
     "dob_full",
@@ -49,6 +50,36 @@ FEATURE_COLUMNS = [
 ]
 
 _YEAR = re.compile(r"^(\d{4})")
+# Mandarin readings of characters that differ as family names (pypinyin gives the common-word reading)
+_SURNAME_PINYIN = {
+    "朴": "piao", "单": "shan", "解": "xie", "曾": "zeng", "查": "zha", "仇": "qiu", "区": "ou",
+}
+
+
+def _mandarin(chinese: str | None, hanja: str | None) -> str | None:
+    """Toneless Mandarin reading of a name in characters (or its pinyin as written), letters only.
+
+    Chinese records often write a name *heard* rather than seen (英姬 → 莹基): the characters differ but their
+    Mandarin reading does not, so equal readings are strong evidence where Korean readings of the characters
+    disagree.  Characters are preferred to written pinyin (which has typing errors); Hanja give the same
+    reading as their simplified forms.
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    from ._names import is_han
+
+    for text in (chinese, hanja):
+        if not text:
+            continue
+        han = "".join(c for c in text.split("（")[0].split("(")[0] if is_han(c))
+        if len(han) >= 2:
+            syl = lazy_pinyin(han, style=Style.NORMAL)
+            syl[0] = _SURNAME_PINYIN.get(han[0], syl[0])
+            return "".join(syl).replace("v", "u").replace("ü", "u")
+    if chinese and not is_han(chinese) and not any(0xAC00 <= ord(c) <= 0xD7A3 for c in chinese):
+        letters = re.sub(r"[^a-z]", "", chinese.lower().replace("ü", "u").replace("v", "u"))
+        return letters or None
+    return None
 
 
 def _text(v: Any) -> str | None:
@@ -167,6 +198,7 @@ def build_features(records: pd.DataFrame) -> pd.DataFrame:
         out["name_keys"].append(sorted(nk.keys) or None)
         out["name_hangul_key"].append(nk.hangul_key)
         out["name_primary"].append(nk.primary)
+        out["name_pinyin"].append(_mandarin(_text(row.get("name_chinese")), _text(row.get("name_hanja"))))
         out["given_primary"].append(nk.primary.split("_", 1)[1] if nk.primary and "_" in nk.primary else None)
         out["surnames"].append(sorted(nk.surnames) or None)
         out["dob_full"].append(full)
@@ -204,6 +236,7 @@ def features_to_arrow(features: pd.DataFrame) -> Any:
             ("name_keys", pa.list_(pa.string())),
             ("name_hangul_key", pa.string()),
             ("name_primary", pa.string()),
+            ("name_pinyin", pa.string()),
             ("given_primary", pa.string()),
             ("surnames", pa.list_(pa.string())),
             ("dob_full", pa.string()),

@@ -144,6 +144,7 @@ class RecordLinker:
         ids = feats["unique_id"].tolist()
         self.settings_ = s
         self.threshold_ = float(d["threshold"])
+        self.contradictions_: list[tuple[str, str]] = []
         pairs, n_compared, hist, model, missed, expected_found = self._run_splink(feats, s)
         must, cannot = self._decision_pairs()
         labels, stats = cluster_pairs(
@@ -154,6 +155,7 @@ class RecordLinker:
             float(d["min_cluster_density"]),
             must,
             cannot,
+            contradictions=self.contradictions_,
         )
         self.labels_ = labels
         self.person_ids_ = person_ids_from_labels(labels)
@@ -313,6 +315,20 @@ class RecordLinker:
                 f"1.0 / (1.0 + pow(2.0, -{mw})) AS match_probability FROM {name} "
                 f"WHERE 1.0 / (1.0 + pow(2.0, -{mw})) >= {keep!r}"
             ).df()
+            # pairs the model rejects (a chain A–B–C whose A–C is one is re-split by cluster_pairs); only
+            # between records that some pair links at the threshold, the others cannot share a cluster
+            # (reviewed matches aside), which keeps this list small on large inputs
+            cb = float(d.get("contradiction_below", 0.0))
+            if cb > 0:
+                p_sql = f"1.0 / (1.0 + pow(2.0, -{mw}))"
+                thr = float(d["threshold"])
+                low = con.execute(
+                    f"WITH linked AS (SELECT unique_id_l AS id FROM {name} WHERE {p_sql} >= {thr!r} "
+                    f"UNION SELECT unique_id_r FROM {name} WHERE {p_sql} >= {thr!r}) "
+                    f"SELECT unique_id_l, unique_id_r FROM {name} WHERE {p_sql} < {cb!r} "
+                    "AND unique_id_l IN (SELECT id FROM linked) AND unique_id_r IN (SELECT id FROM linked)"
+                ).fetchall()
+                self.contradictions_ = [(str(a), str(b)) for a, b in low]
             missed = self._missed_by_blocking(con, model, s, n, n_compared, seed)
         finally:
             con.close()

@@ -20,6 +20,7 @@ _KNOWN = {
     "keep_pairs_above",
     "max_cluster_size",
     "min_cluster_density",
+    "contradiction_below",
     "seed",
     "training",
     "missed_by_blocking_sample",
