@@ -132,7 +132,7 @@ def test_same_seed_same_draws_whatever_the_number_of_processes(ukdat4) -> None: 
 
 
 def test_worker_processes_are_spawned_when_threads_run(ukdat4) -> None:  # type: ignore[no-untyped-def]
-    # fork is unsafe beside other threads (web server, DuckDB): the spawn path must give the same draws
+    # workers come from a forkserver (never a plain fork beside other threads): same draws as in-process
     import threading
 
     stop = threading.Event()

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import os
-import select
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 from store_helpers import make_record
@@ -68,23 +67,20 @@ def _kill_at(stop: str, store_url: str, key_file: Path, big: Path, tmp_path: Pat
     proc = subprocess.Popen([sys.executable, str(script), store_url, str(key_file), str(big), stop],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[str] = []
-    deadline = time.monotonic() + 180
     assert proc.stdout is not None and proc.stderr is not None
+    # Blocking line reads: select() on the pipe would not see lines already held in Python's read buffer
+    # (PAUSED could sit there while the child sleeps). A timer kills a child that never gets there.
+    guard = threading.Timer(180, proc.kill)
+    guard.start()
     try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line.strip())
-            if line.strip() == "PAUSED":
+        for raw in proc.stdout:
+            line = raw.strip()
+            seen.append(line)
+            if line == "PAUSED":
                 os.kill(proc.pid, signal.SIGKILL)
                 break
     finally:
+        guard.cancel()
         if proc.poll() is None and "PAUSED" not in seen:
             proc.kill()
         proc.wait(timeout=30)
@@ -134,7 +130,8 @@ def test_sigkill_just_before_commit_leaves_sqlite_store_unchanged(tmp_path: Path
     with Store.open(url, key) as store:
         before = _state(store)
     _kill_at("before_commit", url, key_file, big, tmp_path)
-    assert Path(url + "-wal").stat().st_size > 1_000_000  # the uncommitted import really reached the WAL
+    # the uncommitted import really reached the disk (SQLite spilled its pages into the WAL)
+    assert Path(url + "-wal").stat().st_size > 1_000_000
     with Store.open(url, key) as store:
         assert store.verify_audit().ok
         assert _state(store) == before

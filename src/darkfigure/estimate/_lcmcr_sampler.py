@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -491,12 +490,11 @@ def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: i
         outs = [_run_one(j) for j in jobs]
     else:
         import multiprocessing as mp
-        import threading
 
-        # fork is cheap (no re-import, numba's compiled code is inherited) but unsafe in a process that
-        # runs other threads (a web server, DuckDB...): spawn there and off Linux.
-        forkable = sys.platform.startswith("linux") and threading.active_count() == 1
-        method = "fork" if forkable else "spawn"
+        # Never plain fork: native threads that Python cannot see (DuckDB after linkage, BLAS pools) make
+        # a forked child crash now and then (seen as BrokenProcessPool in the demo). forkserver forks the
+        # workers from a clean single-threaded server process; spawn where it does not exist.
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method)) as pool:
             outs = list(pool.map(_run_one, jobs))
     return ChainDraws(
