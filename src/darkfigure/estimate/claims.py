@@ -18,16 +18,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from .._provenance import Provenance
 from ..exceptions import InputError
 from ..release.suppression import DEFAULT_THRESHOLD, suppress_share, suppressed_label
+from ._datafile import read_yaml_file
 from .findings import Indicator, age_band, person_frame, records_digest
 from .proportions import proportion
 
@@ -118,17 +117,7 @@ def load_claims(path: str | Path | None = None) -> ClaimSet:
     """
     from .._provenance import sha256_bytes
 
-    if path is None:
-        raw = resources.files("darkfigure.estimate").joinpath("data/claims_2019.yaml").read_bytes()
-    else:
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read claims file {Path(path).name}: {exc.strerror}") from None
-    try:
-        d = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise InputError("the claims file is not valid YAML") from None
+    raw, d = read_yaml_file(path, "data/claims_2019.yaml", "claims file")
     if not isinstance(d, dict) or not isinstance(d.get("claims"), list):
         raise InputError("the claims file needs a 'claims' list")
     claims = tuple(Claim.from_dict(c) for c in d["claims"])

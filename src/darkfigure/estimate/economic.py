@@ -29,17 +29,16 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import yaml
 from scipy import stats
 
 from .._provenance import Provenance, sha256_bytes
 from ..exceptions import InputError, NotEstimableError
+from ._datafile import read_yaml_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,17 +150,7 @@ def load_assumptions(path: str | Path | None = None) -> tuple[dict[str, Assumpti
 
     Returns the assumptions by name and the file's settings (``n_draws``, ``seed``, ``sha256``).
     """
-    if path is None:
-        raw = resources.files("darkfigure.estimate").joinpath("data/economic_2019.yaml").read_bytes()
-    else:
-        try:
-            raw = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read assumptions file {Path(path).name}: {exc.strerror}") from None
-    try:
-        d = yaml.safe_load(raw)
-    except yaml.YAMLError:
-        raise InputError("the assumptions file is not valid YAML") from None
+    raw, d = read_yaml_file(path, "data/economic_2019.yaml", "assumptions file")
     if not isinstance(d, dict) or not isinstance(d.get("assumptions"), dict):
         raise InputError("the assumptions file needs an 'assumptions' mapping")
     a = {k: Assumption.from_dict(k, v) for k, v in d["assumptions"].items()}
