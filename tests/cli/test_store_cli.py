@@ -261,3 +261,13 @@ def test_store_rekey_command(env: dict[str, str], capsys: pytest.CaptureFixture[
     assert _run(env, "audit", "verify") == 1  # the old key file no longer opens it
     assert "wrong" in capsys.readouterr().err
     assert main(["audit", "verify", "--store", env["store"], "--key-file", str(new_key)]) == 0
+
+
+def test_cli_start_up_does_not_import_the_store() -> None:
+    # --help and every non-store command would otherwise pay SQLAlchemy/Alembic's import time (~0.6 s)
+    import subprocess
+    import sys
+
+    code = "import sys, darkfigure.cli.main; print('sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

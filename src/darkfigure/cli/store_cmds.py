@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -21,7 +21,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..exceptions import InputError, StoreError
-from ..store import ImportReport, Key, QuarantineRow, Store
+
+if TYPE_CHECKING:
+    from ..store import ImportReport, Key, QuarantineRow
+
+# The store (SQLAlchemy, Alembic, cryptography) is imported inside each command, not here: every CLI
+# command, ``--help`` included, imports this module, and those imports cost ~0.6 s of start-up.
 
 STORE_OPT = typer.Option(..., "--store", help="Store: a file path (SQLite) or a postgresql:// URL.")
 KEY_OPT = typer.Option(None, "--key-file", help="Key file (default: passphrase from DARKFIGURE_PASSPHRASE).")
@@ -36,6 +41,8 @@ store_app = typer.Typer(help="Summary, backup and key change of a store.", no_ar
 
 
 def _key(key_file: Path | None) -> Key:
+    from ..store import Key
+
     return Key.from_file(key_file) if key_file is not None else Key.from_env()
 
 
@@ -51,6 +58,8 @@ def _err() -> Console:
 # ------------------------------------------------------------------------------------------- init
 def init(store: str = STORE_OPT, key_file: Path | None = KEY_OPT) -> None:
     """Create a new encrypted store (a key file that does not exist yet is generated)."""
+    from ..store import Key, Store
+
     err = _err()
     generated = False
     if key_file is not None and not key_file.exists():
@@ -78,6 +87,8 @@ def import_cmd(
     key_file: Path | None = KEY_OPT,
 ) -> None:
     """Import an organisation's file: valid rows in one transaction, invalid rows to the quarantine."""
+    from ..store import Store
+
     if not input_file.is_file():
         raise InputError(f"input file {input_file.name} does not exist or is not a file")
     key = _key(key_file)
@@ -140,6 +151,8 @@ def quarantine_list(
     output: Path | None = typer.Option(None, "--output", help="Write CSV here instead."),
 ) -> None:
     """Show the quarantined rows (file, row, source, source record id, reasons — never values)."""
+    from ..store import Store
+
     with Store.open(store, _key(key_file)) as st:
         rows = st.quarantine_rows()
     if output is not None:
@@ -161,6 +174,8 @@ def quarantine_export(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
                       output: Path | None = typer.Option(None, "--output", help="CSV file (default: stdout).")
                       ) -> None:
     """Export the quarantined rows as CSV (UTF-8 with BOM, opens in Excel)."""
+    from ..store import Store
+
     with Store.open(store, _key(key_file)) as st:
         rows = st.quarantine_rows()
     text = _quarantine_csv(rows)
@@ -175,6 +190,8 @@ def quarantine_export(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
 @audit_app.command("verify")
 def audit_verify(store: str = STORE_OPT, key_file: Path | None = KEY_OPT) -> None:
     """Check the audit log's keyed hash chain; exit 1 and name the first bad entry on tampering."""
+    from ..store import Store
+
     with Store.open(store, _key(key_file)) as st:
         report = st.verify_audit()
     if report.ok:
@@ -187,6 +204,8 @@ def audit_verify(store: str = STORE_OPT, key_file: Path | None = KEY_OPT) -> Non
 
 # ------------------------------------------------------------------------------------------- export
 def _export(kind: str, store: str, output: Path, key_file: Path | None) -> None:
+    from ..store import Store
+
     try:
         from ..schema import export as schema_export
     except ImportError:
@@ -222,6 +241,8 @@ def export_ctdc(store: str = STORE_OPT, output: Path = typer.Option(..., "--outp
 def store_summary(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
                   as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Records, quarantined rows and files imported per source."""
+    from ..store import Store
+
     with Store.open(store, _key(key_file)) as st:
         summary: dict[str, Any] = st.summary()
     if as_json:
@@ -243,6 +264,8 @@ def store_summary(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
 def store_backup(store: str = STORE_OPT, output: Path = typer.Option(..., "--output", help="New file."),
                  key_file: Path | None = KEY_OPT) -> None:
     """Write a consistent copy of a SQLite store (safe while others use it; opens with the same key)."""
+    from ..store import Store
+
     with Store.open(store, _key(key_file)) as st:
         dest = st.backup(output)
     _out().print(f"backed up to {dest.name}; keep the key elsewhere", markup=False, highlight=False)
@@ -257,6 +280,8 @@ def store_rekey(
         help="New key file (generated if missing); default: new passphrase from DARKFIGURE_NEW_PASSPHRASE."),
 ) -> None:
     """Change the store's passphrase or key file (the records stay encrypted under the same data key)."""
+    from ..store import Key, Store
+
     generated = False
     if new_key_file is not None:
         if not new_key_file.exists():
