@@ -355,3 +355,21 @@ def test_init_is_validated() -> None:
     h = CaptureHistories.from_dict(["A", "B"], {(1, 0): 30, (0, 1): 20, (1, 1): 10})
     with pytest.raises(DarkfigureError, match="init"):
         LatentClassMSE(init="sideways").fit(h)
+
+
+def test_truncation_bound_warning_when_the_upper_limit_is_set_by_the_bound(ukdat4) -> None:  # type: ignore[no-untyped-def]
+    # Three lists of 50 with a single overlap: the data hardly bound N, the posterior presses against the
+    # sampler's N <= 21 n (LCMCR's n0 <= 20 n), and the upper limit is the bound's, not the data's.
+    h = CaptureHistories.from_dict(["A", "B", "C"],
+                                   {(1, 0, 0): 50, (0, 1, 0): 50, (0, 0, 1): 50, (1, 1, 0): 1})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = LatentClassMSE(K=5, random_state=4, **FAST).fit(h).result_
+    assert r.upper > 19 * h.observed and r.upper <= (1 + N0_MAX_FACTOR) * h.observed
+    assert "truncation_bound" in {w.code for w in r.warnings}
+    assert r.extra["share_near_bound"] > 0.025
+    # a table the data bound well: no such warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r4 = LatentClassMSE(K=5, random_state=4, **FAST).fit(ukdat4).result_
+    assert "truncation_bound" not in {w.code for w in r4.warnings} and r4.extra["share_near_bound"] == 0.0

@@ -5,11 +5,11 @@ The R figures (``shared/reference/mse_peers.json``) come from one chain of 10,00
 after the same 10,000 burn-in (``TEST_SETTINGS`` in ``benchmarks/bench_latent_class.py``).
 
 Tolerances (Monte Carlo error, derived, not guessed): ``python benchmarks/bench_latent_class.py tolerances``
-ran this test-sized fit with 20 seeds per table and K and gave the standard deviation over seeds of the
-median and the 2.5% / 97.5% limits (``SD`` below).  R's own Monte Carlo error comes from 10x as many
-post-burn-in iterations of the same sampler, so its sd is about ``SD / sqrt(10)``.  The tolerance is
-``4 * sqrt(SD^2 + SD^2 / 10)`` (4 sd; with 20 seeds the sd itself is uncertain by about 15%), and
-at least 2 people (the tables with ~70 people have integer-valued limits).
+ran this test-sized fit with 20 seeds per table and K (60 for HIV and kosovo, see ``SD``) and gave the
+standard deviation over seeds of the median and the 2.5% / 97.5% limits (``SD`` below).  R's own Monte
+Carlo error comes from 10x as many post-burn-in iterations of the same sampler, so its sd is about
+``SD / sqrt(10)``.  The tolerance is ``4 * sqrt(SD^2 + SD^2 / 10)`` (4 sd; with 20 seeds the sd itself is
+uncertain by about 15%), and at least 2 people (the tables with ~70 people have integer-valued limits).
 
 Four tables (UKdat, UKdat_5, UKdat_4, Ned_5) have a multimodal posterior and a Gibbs sampler that leaves
 a region only rarely: from LCMCR's start (no unseen people) a chain can stay for 10^5 iterations at
@@ -19,9 +19,19 @@ chain that spent a few percent of its draws near 12,000 gives).  A median of two
 is therefore not a stable statistic.  For the UK tables the test instead starts one chain far above
 (``init_unseen = 10 n``, see ``INIT_UNSEEN_FACTOR``), where it settles in LCMCR's region within the
 burn-in, and compares with a tolerance derived the same way from 12 seeds of that run (``SD_DISPERSED``;
-``python benchmarks/bench_latent_class.py dispersed``).  Ned_5 has a third region at ~140,000 (near the
-``n0 <= 20 n`` bound) that a start from above falls into, so it keeps the weaker check (LCMCR's median in
-our interval, intervals overlap); see docs/methods/latent_class.md.
+``python benchmarks/bench_latent_class.py dispersed``).
+
+Ned_5 is different (docs/methods/latent_class.md, "When LCMCR and darkfigure disagree: Ned_5"; evidence:
+``python benchmarks/lcmcr_ned5.py {tolerances,truncation,longrun,bridge,classes}``).  Its posterior has two
+regions that both carry mass, LCMCR's (~50,000) and one at ~140,000, and chains stay in either for about
+10^6 iterations.  The ~140,000 region is not mass piled against the ``n0 <= 20 n`` bound (it stays at
+~140,000 when the bound is doubled or quadrupled; the bound only cuts its tail).  So LCMCR's figures
+describe one region, and the tests check what can be checked: (1) chains from LCMCR's start that stay in
+LCMCR's region (30,000 < N < 100,000) reproduce LCMCR's lower limit within Monte Carlo error, and their
+median and LCMCR's lie in each other's intervals (same sampler, same local mode; ``SD_NED5``); (2) chains
+started from above find the other region where the seeds put it, far above LCMCR's interval, with its
+upper limit at the bound (``NED5_HIGH``); (3) dispersed chains raise ``rhat_high``; (4) a deliberately
+too-short run raises both convergence warnings.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +58,14 @@ SD = {
     ("hare", 5): (0.50, 0.36, 0.89),
     ("Artificial_3", 10): (10.2, 8.0, 32.7),
     ("Artificial_3", 5): (6.9, 13.7, 36.2),
-    ("HIV", 10): (204.0, 78.2, 1156.5),
-    ("HIV", 5): (484.3, 223.6, 1746.9),
-    ("kosovo_aggregate", 10): (192.0, 210.2, 854.7),
-    ("kosovo_aggregate", 5): (292.2, 644.0, 1235.4),
+    # HIV and kosovo: 60 seeds, re-derived after the sampler's random stream changed (2026-11-28): in about
+    # one chain in eight a sticky secondary mode (HIV: ~11,500-12,000) shifts a 2-chain fit, and the 20-seed
+    # sd had missed it (4 of 40 other seeds failed HIV K=10, 6 of 40 kosovo K=10)
+    ("HIV", 10): (348.9, 194.4, 1403.7),
+    ("HIV", 5): (355.8, 153.3, 1714.0),
+    ("kosovo_aggregate", 10): (273.9, 448.9, 2911.4),
+    ("kosovo_aggregate", 5): (342.3, 747.1, 3407.5),
 }
-MULTIMODAL = ["Ned_5"]
 
 # One chain, burn-in 10,000, 1,000 draws thinned by 10, started with 10 n unseen people: sd over 12 seeds
 # of (median, lower, upper), SeedSequence([99, s]) for s = 0..11 (bench_latent_class.py dispersed).
@@ -83,7 +96,8 @@ def _fit(mse_dir: Path, dataset: str, K: int) -> LatentClassMSE:
         # 1,000 draws do not reach the ESS >= 400 default on every table; convergence is not what this
         # test checks (test_latent_class.py does), the agreement with LCMCR is.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return LatentClassMSE(K=K, random_state=20240601, **TEST_SETTINGS).fit(h)
+        # n_jobs=1: the draws do not depend on it, and worker start-up would dominate these short runs
+        return LatentClassMSE(K=K, random_state=20240601, n_jobs=1, **TEST_SETTINGS).fit(h)
 
 
 @pytest.mark.parametrize(("dataset", "K"), list(SD))
@@ -94,18 +108,6 @@ def test_lcmcr_posterior_median_and_interval_match_lcmcr(mse_dir, reference_path
     assert r.estimate == pytest.approx(ref["estimate"], abs=_tol(sd_med))
     assert r.lower == pytest.approx(ref["lower"], abs=_tol(sd_lo))
     assert r.upper == pytest.approx(ref["upper"], abs=_tol(sd_hi))
-
-
-@pytest.mark.parametrize("dataset", MULTIMODAL)
-@pytest.mark.parametrize("K", [10, 5])
-def test_lcmcr_multimodal_tables_overlap_lcmcr(mse_dir, reference_path, dataset, K) -> None:  # type: ignore[no-untyped-def]
-    ref = _reference(reference_path, dataset, K)
-    m = _fit(mse_dir, dataset, K)
-    r = m.result_
-    assert r.lower <= ref["estimate"] <= r.upper
-    assert r.lower <= ref["upper"] and ref["lower"] <= r.upper
-    # and never below what was observed
-    assert r.lower >= r.observed
 
 
 @pytest.mark.parametrize(("dataset", "K"), list(SD_DISPERSED))
@@ -127,3 +129,104 @@ def test_lcmcr_uk_tables_match_lcmcr_from_a_dispersed_start(mse_dir, reference_p
         assert ref["lower"] < lo
     else:
         assert lo == pytest.approx(ref["lower"], abs=_tol(sd_lo))
+
+
+# ------------------------------------------------------------------------------------------------ Ned_5
+# From LCMCR's start (no unseen people): 30,000 burn-in (past the transient at 15,000-35,000 that chains
+# from LCMCR's start cross first), 2,000 draws thinned by 10.  30 of 40 such chains (K = 10) and 21 of 40
+# (K = 5) stayed in LCMCR's region; the test takes the first NED5_KEEP of NED5_TRIES seeds that do (the
+# chance that fewer than 3 of 20 do is 2e-4).  Lower limit: tolerance 5 sd of the difference of two
+# independent chains, ours (test-sized) and LCMCR's (LCMCR-length); median and upper limit: see the test.
+NED5_SETTINGS = {"burn_in": 30_000, "n_samples": 2_000, "thin": 10}
+NED5_REGION = (30_000, 100_000)
+NED5_TRIES = 20
+NED5_KEEP = 3
+# sd over seeds of (median, lower, upper): chains of NED5_SETTINGS in LCMCR's region, and chains of LCMCR's
+# length (10,000 burn-in, 10,000 draws thinned by 10) from LCMCR's start in LCMCR's region
+# (python benchmarks/lcmcr_ned5.py tolerances)
+SD_NED5 = {
+    10: ((1586.0, 1394.8, 3408.2), (1081.3, 1398.8, 5750.0)),
+    5: ((2163.0, 2108.1, 6833.4), (1120.0, 1238.4, 5789.8)),
+}
+# one chain started with 10 n unseen people, 15,000 burn-in, 1,000 draws thinned by 10, that stays above
+# 80,000 (37 of 40 seeds at K = 10, 39 of 40 at K = 5; the others come down): mean and sd over those seeds
+# of (median, lower, upper) (same script)
+NED5_HIGH_SETTINGS = {"burn_in": 15_000, "n_samples": 1_000, "thin": 10}
+NED5_HIGH_MIN = 80_000
+NED5_HIGH = {
+    10: ((140_920, 109_311, 169_701), (4570.7, 5031.7, 1597.1)),
+    5: ((140_735, 108_799, 169_533), (5483.1, 4570.2, 1885.2)),
+}
+
+
+def _ned5_chains(mse_dir: Path, K: int, seed: int, init: int, settings: dict[str, int],
+                 keep: Callable[[np.ndarray], bool]) -> np.ndarray:
+    """(median, 2.5%, 97.5%) of each of the first NED5_KEEP chains (of NED5_TRIES seeds) that ``keep``."""
+    h = CaptureHistories.from_csv(mse_dir / "Ned_5.csv")
+    cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
+    stats = []
+    for i in range(NED5_TRIES):
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, K, i])))
+        draws, _, _ = sample_chain(rng, cells, freq, K, 0.25, 0.25, settings["burn_in"],
+                                   settings["n_samples"], settings["thin"], init)
+        if keep(draws):
+            stats.append(np.percentile(draws, [50, 2.5, 97.5]))
+            if len(stats) == NED5_KEEP:
+                return np.array(stats)
+    pytest.fail(f"only {len(stats)} of {NED5_TRIES} Ned_5 chains stayed in the region")
+
+
+@pytest.mark.parametrize("K", [10, 5])
+def test_lcmcr_ned5_region_of_lcmcr_matches_lcmcr(mse_dir, reference_path, K) -> None:  # type: ignore[no-untyped-def]
+    ref = _reference(reference_path, "Ned_5", K)
+    chains = _ned5_chains(mse_dir, K, 20240601, 0, NED5_SETTINGS,
+                          lambda d: bool(NED5_REGION[0] < d.min() and d.max() < NED5_REGION[1]))
+    # the middle of three chains: one chain that wanders towards 100,000 moves a single chain's median and
+    # upper limit by up to ten sd (LCMCR's own K = 10 chain had draws above 80,000), not the middle one's
+    med, lo, hi = np.median(chains, axis=0)
+    sd_test, sd_full = SD_NED5[K]
+    # the lower limit within Monte Carlo error of LCMCR's: 5 sd of the difference of two single chains
+    assert lo == pytest.approx(ref["lower"], abs=5 * math.hypot(sd_test[1], sd_full[1]))
+    # median and upper limit: heavy-tailed over seeds, so each median must lie in the other's interval
+    assert ref["lower"] < med < ref["upper"] and lo < ref["estimate"] < hi
+
+
+@pytest.mark.parametrize("K", [10, 5])
+def test_lcmcr_ned5_second_region_is_where_it_was(mse_dir, reference_path, K) -> None:  # type: ignore[no-untyped-def]
+    # The ~140,000 region that LCMCR's interval leaves out: chains started from above find it, its median and
+    # lower limit are where the seeds put them, and its upper limit sits at the n0 <= 20 n bound (21 n).
+    ref = _reference(reference_path, "Ned_5", K)
+    n = int(CaptureHistories.from_csv(mse_dir / "Ned_5.csv").observed)
+    chains = _ned5_chains(mse_dir, K, 20240602, INIT_UNSEEN_FACTOR * n, NED5_HIGH_SETTINGS,
+                          lambda d: bool(d.min() > NED5_HIGH_MIN))
+    med, lo, hi = np.median(chains, axis=0)
+    assert med > 1.5 * ref["upper"]
+    (mean_med, mean_lo, _), (sd_med, sd_lo, _) = NED5_HIGH[K]
+    assert med == pytest.approx(mean_med, abs=5 * sd_med)
+    assert lo == pytest.approx(mean_lo, abs=5 * sd_lo)
+    assert hi > 0.9 * 21 * n
+
+
+def test_dispersed_chains_flag_ned5(mse_dir) -> None:  # type: ignore[no-untyped-def]
+    h = CaptureHistories.from_csv(mse_dir / "Ned_5.csv")
+    m = LatentClassMSE(K=10, burn_in=20_000, n_samples=500, thin=10, chains=4, random_state=20240601,
+                       n_jobs=1, init="dispersed", ess_min=0)
+    with pytest.warns(ConvergenceWarning):
+        m.fit(h)
+    r = m.result_
+    codes = {w.code for w in r.warnings}
+    # chains from LCMCR's start and from above sit in different regions: R-hat is far from 1
+    assert r.extra["rhat"]["N"] > 1.5 and "rhat_high" in codes
+    # the chains from above (odd ones) reach the last 10% below the n0 <= 20 n bound
+    assert (m.draws_.N[1::2] > 19 * r.observed).any()
+
+
+def test_too_short_ned5_run_raises_both_convergence_warnings(mse_dir) -> None:  # type: ignore[no-untyped-def]
+    # no burn-in, 100 unthinned draws: the chains are still climbing from N = n
+    h = CaptureHistories.from_csv(mse_dir / "Ned_5.csv")
+    m = LatentClassMSE(K=10, burn_in=0, n_samples=100, thin=1, chains=2, random_state=1, n_jobs=1)
+    with pytest.warns(ConvergenceWarning):
+        m.fit(h)
+    codes = {w.code for w in m.result_.warnings}
+    assert {"rhat_high", "ess_low"} <= codes
+    assert m.result_.extra["ess"]["N"] < 400 and m.result_.extra["rhat"]["N"] > 1.01

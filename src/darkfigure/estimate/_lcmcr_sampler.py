@@ -27,6 +27,12 @@ Two implementations share exactly the same sequence of random draws from a NumPy
 :func:`sample_chain` (compiled with numba, the one darkfigure uses) and :func:`sample_chain_numpy` (plain
 NumPy, the benchmark's baseline).  Given the same generator state they return identical draws, which the
 tests check.
+
+Where it is cheaper, a draw is made by a different exact method than NumPy's own routine, in both
+implementations alike (each has a statistical test against SciPy): binomials with ``n min(p, q) <= 30``
+by inversion without a division per step; multinomials switch from conditional binomials to one uniform
+per person once at most ``SMALL_N`` people are left; the stick-breaking ``V_k ~ Beta(1, b)`` of an empty
+class is drawn by inversion from one uniform, on the log scale, instead of from two gamma draws.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import math
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numba
@@ -42,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["INIT_UNSEEN_FACTOR", "N0_MAX_FACTOR", "SMALL_N", "WARMUP", "ChainDraws", "default_jobs",
-           "run_chains", "sample_chain", "sample_chain_numpy"]
+           "run_chains", "sample_chain", "sample_chain_numpy", "shutdown_workers"]
 
 WARMUP = 500
 """Warm-up iterations (alpha fixed) before burn-in, as in LCMCR's initialisation."""
@@ -53,8 +60,8 @@ WARMUP = 500
 _MIN_P_SEEN = 1e-12
 
 SMALL_N = 12
-"""Patterns with at most this many people get one categorical draw per person, larger ones a multinomial
-by conditional binomials (same distribution; the switch point only changes speed)."""
+"""Up to this many people get one categorical draw per person, more a multinomial by conditional
+binomials (same distribution; the switch point only changes speed)."""
 
 N0_MAX_FACTOR = 20
 """LCMCR (>= 0.4) keeps ``n0 <= 20 n`` by redrawing the negative binomial (a truncated prior on N)."""
@@ -72,45 +79,103 @@ above (10 n) instead of far below lets one check where the chains go from the ot
 docs/methods/latent_class.md).  The target posterior is the same whatever the start."""
 
 
+# 1/x for the binomial inversion (x never exceeds its bound, n p + 10 sqrt(n p q + 1) <= 86 for n p <= 30)
+_INV = np.array([0.0] + [1.0 / x for x in range(1, 129)])
+
+
 # --------------------------------------------------------------------------------------------- numba
-@numba.njit(cache=True)
-def _multinomial(rng, n, probs, out):
-    # Up to SMALL_N people: one uniform per person against the cumulative probabilities (cheaper than up to
-    # K - 1 binomial draws); more: conditional binomials, exactly as numpy.random.Generator.multinomial.
+# error_model="numpy": no zero-division check (and exception path) on every float division, which costs
+# ~20% in numba's beta draws; a division by zero here yields inf/NaN, which the code guards where it can
+# happen by rounding (the multinomial's conditional probabilities).
+@numba.njit(cache=True, error_model="numpy")
+def _binomial_inversion(rng, n, p):
+    # Binomial(n, p) for p <= 1/2 and n p <= 30 by inversion, as NumPy does in that range, but with the
+    # probability ratio P(x) / P(x - 1) = (n - x + 1) / x * p / q as three products (1/x from a table)
+    # rather than a division per step, and NumPy's far-tail bound (a guard against rounding, never reached
+    # in practice) computed only when x gets there.  About 6 steps per call here, and ~65 calls per
+    # iteration on the Kosovo table.
+    q = 1.0 - p
+    r = p / q
+    qn = math.exp(n * math.log(q))
+    np_ = n * p
+    bound = -1.0
+    x = 0
+    px = qn
+    u = rng.random()
+    while u > px:
+        x += 1
+        if x > n or x > np_ + 10.0:
+            if bound < 0.0:
+                bound = min(n, np_ + 10.0 * math.sqrt(np_ * q + 1.0))
+            if x > bound:
+                x = 0
+                px = qn
+                u = rng.random()
+                continue
+        u -= px
+        px = px * ((n - x + 1) * r) * _INV[x]
+    return x
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _binomial(rng, n, p):
+    # Binomial(n, p), 0 <= p <= 1: NumPy's choice of method (BTPE, through numba's port of NumPy's, when
+    # n min(p, 1 - p) > 30; inversion otherwise), with the cheaper inversion above
+    if n == 0 or p == 0.0:
+        return 0
+    if p <= 0.5:
+        if p * n <= 30.0:
+            return _binomial_inversion(rng, n, p)
+        return rng.binomial(n, p)
+    q = 1.0 - p
+    if q * n <= 30.0:
+        return n - _binomial_inversion(rng, n, q)
+    return rng.binomial(n, p)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _multinomial(rng, n, probs, total, out):
+    # Multinomial(n, probs / total) into ``out`` (``total`` = sum of ``probs``, which need not be
+    # normalised: that saves a division per pattern and class): conditional binomials class by class (as
+    # numpy.random.Generator.multinomial) while more than SMALL_N people are left, then one uniform per
+    # person against the cumulative probabilities of the classes left, which is cheaper than their
+    # binomials (~15 ns a person against ~50-200 ns a binomial).  Same distribution either way: given the
+    # counts of the first classes, the others are multinomial with the renormalised probabilities.
     K = probs.shape[0]
     for k in range(K):
         out[k] = 0
-    if n <= SMALL_N:
-        for _ in range(n):
-            u = rng.random()
-            acc = 0.0
-            chosen = K - 1
-            for k in range(K):
-                acc += probs[k]
-                if u < acc:
-                    chosen = k
-                    break
-            out[chosen] += 1
-        return
-    remaining_p = 1.0
+    remaining_p = total
     dn = n
-    for k in range(K - 1):
-        p = probs[k] / remaining_p
+    k = 0
+    while dn > SMALL_N and k < K - 1:
+        # (remaining_p <= 0 only by rounding, with the remaining classes all ~0: give them to this one)
+        p = probs[k] / remaining_p if remaining_p > 0.0 else 1.0
         if p > 1.0:
             p = 1.0
-        elif p < 0.0:
+        elif not p >= 0.0:  # negative by rounding (or NaN, which would make the binomial loop for ever)
             p = 0.0
-        c = rng.binomial(dn, p)
+        c = _binomial(rng, dn, p)
         out[k] = c
         dn -= c
-        if dn <= 0:
-            break
         remaining_p -= probs[k]
-    if dn > 0:
+        k += 1
+    if k == K - 1:
         out[K - 1] = dn
+        return
+    start = k
+    for _ in range(dn):
+        u = rng.random() * remaining_p
+        acc = 0.0
+        chosen = K - 1
+        for k in range(start, K):
+            acc += probs[k]
+            if u < acc:
+                chosen = k
+                break
+        out[chosen] += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _log_gamma_variate(rng, shape):
     # log of a Gamma(shape, 1) draw that stays finite for tiny shapes (G(a) = G(a + 1) U^(1/a)).
     if shape >= 1.0:
@@ -120,7 +185,27 @@ def _log_gamma_variate(rng, shape):
     return math.log(g) + math.log(u) / shape
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
+def _beta_counts(rng, a1, a0):
+    # Beta(1 + a1, 1 + a0) for counts a1, a0 >= 0; for an empty class Beta(1, 1) is the uniform, one draw
+    # instead of two gammas.  (Beta(1, b) and Beta(a, 1) by inversion, 1 - U^(1/b) and U^(1/a), were tried:
+    # a log and an expm1 cost as much as NumPy's exponential + gamma here.)
+    if a1 == 0 and a0 == 0:
+        return rng.random()
+    return rng.beta(1.0 + a1, 1.0 + a0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _log_beta_one(rng, b):
+    # (log V, log(1 - V)) for V ~ Beta(1, b): 1 - V = U^(1/b) with U uniform (P(1 - V <= x) = x^b), so
+    # log(1 - V) = log(U) / b, and log V = log(1 - exp(log(1 - V))) computed stably (log1mexp)
+    l1v = math.log(rng.random()) / b
+    if l1v > -0.6931471805599453:
+        return math.log(-math.expm1(l1v)), l1v
+    return math.log1p(-math.exp(l1v)), l1v
+
+
+@numba.njit(cache=True, error_model="numpy")
 def _logaddexp(x, y):
     # numpy.logaddexp's formula (stable, and the same rounding as the baseline)
     if x == y:
@@ -131,78 +216,85 @@ def _logaddexp(x, y):
     return y + math.log1p(math.exp(d))
 
 
-@numba.njit(cache=True)
-def _class_probs_cells(cells, lam, nu, probs):
+@numba.njit(cache=True, error_model="numpy")
+def _class_probs_cells(cells, lam, nu, probs, ptot, qt):
+    # probs[m, k] = nu_k prod_j p(x_mj | lambda_jk) (not normalised), ptot[m] = its sum over k
+    # qt[j, 1, k] = lambda[j, k], qt[j, 0, k] = 1 - lambda[j, k]: indexing by the pattern's bit instead of
+    # branching on it, and the inner loop over classes, let the compiler vectorise.  Same multiplication
+    # order as the NumPy baseline (list 0, 1, ..., then nu), so that both give identical draws.
     M, J = cells.shape
     K = nu.shape[0]
+    for j in range(J):
+        for k in range(K):
+            qt[j, 1, k] = lam[j, k]
+            qt[j, 0, k] = 1.0 - lam[j, k]
     for m in range(M):
+        c = cells[m, 0]
+        for k in range(K):
+            probs[m, k] = qt[0, c, k]
+        for j in range(1, J):
+            c = cells[m, j]
+            for k in range(K):
+                probs[m, k] *= qt[j, c, k]
         tot = 0.0
         for k in range(K):
-            # same multiplication order as the NumPy baseline, so that both give identical draws
-            p = lam[0, k] if cells[m, 0] == 1 else 1.0 - lam[0, k]
-            for j in range(1, J):
-                if cells[m, j] == 1:
-                    p *= lam[j, k]
-                else:
-                    p *= 1.0 - lam[j, k]
-            p *= nu[k]
-            probs[m, k] = p
-            tot += p
-        for k in range(K):
-            probs[m, k] /= tot
+            probs[m, k] *= nu[k]
+            tot += probs[m, k]
+        ptot[m] = tot
 
 
-@numba.njit(cache=True)
-def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
-             probs0, state, a_alpha, b_alpha, update_alpha):
+@numba.njit(cache=True, error_model="numpy")
+def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
+             probs0, qt, state, a_alpha, b_alpha, update_alpha):
     # state: [alpha, n0, k_star] as float64
     M, J = cells.shape
     K = nu.shape[0]
     alpha = state[0]
     n0 = int(state[1])
     # 1. class counts of the observed patterns
-    _class_probs_cells(cells, lam, nu, probs)
+    _class_probs_cells(cells, lam, nu, probs, ptot, qt)
     for m in range(M):
-        _multinomial(rng, freq[m], probs[m], count_mk[m])
-    # 2. lambda
+        _multinomial(rng, freq[m], probs[m], ptot[m], count_mk[m])
+    # class sizes (the unseen included)
+    kstar = 0
+    for k in range(K):
+        countk[k] = count0k[k]
+    for m in range(M):
+        for k in range(K):
+            countk[k] += count_mk[m, k]
+    for k in range(K):
+        if countk[k] > 0:
+            kstar += 1
+    # 2. lambda; the people of class k not on list j are countk[k] - aux1[j, k]
     for j in range(J):
         for k in range(K):
             aux1[j, k] = 0
-            aux0[j, k] = count0k[k]
     for m in range(M):
         for j in range(J):
             if cells[m, j] == 1:
                 for k in range(K):
                     aux1[j, k] += count_mk[m, k]
-            else:
-                for k in range(K):
-                    aux0[j, k] += count_mk[m, k]
     for j in range(J):
         for k in range(K):
             a1 = aux1[j, k]
-            a0 = aux0[j, k]
-            if a1 == 0 and a0 == 0:
-                lam[j, k] = rng.random()  # empty class: Beta(1, 1) is the uniform, one draw not two gammas
-            else:
-                lam[j, k] = rng.beta(1.0 + a1, 1.0 + a0)
+            a0 = countk[k] - a1
+            lam[j, k] = _beta_counts(rng, a1, a0)
     # 3. stick-breaking weights
-    kstar = 0
-    for k in range(K):
-        c = count0k[k]
-        for m in range(M):
-            c += count_mk[m, k]
-        countk[k] = c
-        if c > 0:
-            kstar += 1
     n_acc = 0
     l_acc = 0.0
     for k in range(K - 1):
         n_acc += countk[k]
-        ga = _log_gamma_variate(rng, 1.0 + countk[k])
-        gb = _log_gamma_variate(rng, alpha + (n0 + n_obs - n_acc))
-        ls = _logaddexp(ga, gb)
-        log_nu[k] = ga - ls + l_acc
-        l_acc += gb - ls
+        if countk[k] == 0:
+            # an empty class: V ~ Beta(1, b) by inversion, one uniform instead of two gamma draws
+            lv, l1v = _log_beta_one(rng, alpha + (n0 + n_obs - n_acc))
+        else:
+            ga = _log_gamma_variate(rng, 1.0 + countk[k])
+            gb = _log_gamma_variate(rng, alpha + (n0 + n_obs - n_acc))
+            ls = _logaddexp(ga, gb)
+            lv = ga - ls
+            l1v = gb - ls
+        log_nu[k] = lv + l_acc
+        l_acc += l1v
         nu[k] = math.exp(log_nu[k])
     log_nu[K - 1] = l_acc
     nu[K - 1] = math.exp(l_acc)
@@ -229,10 +321,7 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
         n0 = rng.negative_binomial(n_obs, p_seen)
         tries += 1
     # 6. their classes
-    if p_zero > 0.0:
-        for k in range(K):
-            probs0[k] /= p_zero
-    _multinomial(rng, n0, probs0, count0k)
+    _multinomial(rng, n0, probs0, p_zero, count0k)
     # 7. alpha
     if update_alpha:
         alpha = rng.standard_gamma(a_alpha + K - 1.0) / (b_alpha - log_nu[K - 1])
@@ -241,7 +330,7 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
     state[2] = kstar
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _initial_lambda(cells, freq, K):
     M, J = cells.shape
     n = 0
@@ -258,7 +347,7 @@ def _initial_lambda(cells, freq, K):
     return lam
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _initial_nu(K):
     # LCMCR's start: four big classes sharing 90% of the weight, the rest spread thinly.
     nu = np.empty(K)
@@ -271,7 +360,7 @@ def _initial_nu(K):
     return nu
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin, init_unseen=0):
     """Run one chain (numba). Returns ``(N, alpha, k_star)`` arrays of length ``n_samples``.
 
@@ -290,14 +379,15 @@ def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin
     count0k = np.zeros(K, dtype=np.int64)
     countk = np.zeros(K, dtype=np.int64)
     aux1 = np.zeros((J, K), dtype=np.int64)
-    aux0 = np.zeros((J, K), dtype=np.int64)
     probs = np.empty((M, K))
+    ptot = np.empty(M)
     probs0 = np.empty(K)
+    qt = np.empty((J, 2, K))
     state = np.array([0.3 / K, float(init_unseen), 0.0])
     count0k[K - 1] = init_unseen
     for _ in range(WARMUP):
-        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
-                 probs0, state, a_alpha, b_alpha, False)
+        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
+                 probs0, qt, state, a_alpha, b_alpha, False)
     # relabel the classes by decreasing weight (stable order), as LCMCR does after its warm-up; plain loops
     # rather than argsort and fancy indexing, which are slow for numba to compile
     order = np.arange(K)
@@ -323,12 +413,12 @@ def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin
     out_alpha = np.empty(n_samples)
     out_k = np.empty(n_samples, dtype=np.int64)
     for _ in range(burn_in):
-        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
-                 probs0, state, a_alpha, b_alpha, True)
+        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
+                 probs0, qt, state, a_alpha, b_alpha, True)
     for s in range(n_samples):
         for _ in range(thin):
-            _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, aux0, probs,
-                     probs0, state, a_alpha, b_alpha, True)
+            _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs,
+                     ptot, probs0, qt, state, a_alpha, b_alpha, True)
         out_n[s] = n_obs + int(state[1])
         out_alpha[s] = state[0]
         out_k[s] = int(state[2])
@@ -342,6 +432,51 @@ def _log_gamma_variate_np(rng: np.random.Generator, shape: float) -> float:
     g = rng.standard_gamma(shape + 1.0)
     u = rng.random()
     return math.log(g) + math.log(u) / shape
+
+
+def _binomial_inversion_np(rng: np.random.Generator, n: int, p: float) -> int:
+    q = 1.0 - p
+    r = p / q
+    qn = math.exp(n * math.log(q))
+    np_ = n * p
+    bound = -1.0
+    x = 0
+    px = qn
+    u = rng.random()
+    while u > px:
+        x += 1
+        if x > n or x > np_ + 10.0:
+            if bound < 0.0:
+                bound = min(n, np_ + 10.0 * math.sqrt(np_ * q + 1.0))
+            if x > bound:
+                x = 0
+                px = qn
+                u = rng.random()
+                continue
+        u -= px
+        px = px * ((n - x + 1) * r) * float(_INV[x])
+    return x
+
+
+def _binomial_np(rng: np.random.Generator, n: int, p: float) -> int:
+    if n == 0 or p == 0.0:
+        return 0
+    if p <= 0.5:
+        return _binomial_inversion_np(rng, n, p) if p * n <= 30.0 else int(rng.binomial(n, p))
+    q = 1.0 - p
+    return n - _binomial_inversion_np(rng, n, q) if q * n <= 30.0 else int(rng.binomial(n, p))
+
+
+def _log_uniform(rng: np.random.Generator) -> float:
+    u = rng.random()
+    return math.log(u) if u > 0.0 else -math.inf  # numba's log(0) is -inf; Python's math.log raises
+
+
+def _log_beta_one_np(rng: np.random.Generator, b: float) -> tuple[float, float]:
+    l1v = _log_uniform(rng) / b
+    if l1v > -0.6931471805599453:
+        return math.log(-math.expm1(l1v)), l1v
+    return math.log1p(-math.exp(l1v)), l1v
 
 
 def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64],
@@ -369,8 +504,9 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         nonlocal lam, nu, log_nu, count0k, alpha, n0, kstar
         # 1. p(k | x_m) for every pattern, then one multinomial per pattern
         like = np.where(x[:, :, None], lam[None, :, :], 1.0 - lam[None, :, :]).prod(axis=1) * nu
-        like /= np.cumsum(like, axis=1)[:, -1:]  # sequential sum: the same rounding as the numba loop
-        count_mk = np.stack([_multinomial_np(rng, int(f), p) for f, p in zip(freq, like, strict=True)])
+        tot = np.cumsum(like, axis=1)[:, -1]  # sequential sum: the same rounding as the numba loop
+        count_mk = np.stack([_multinomial_np(rng, int(f), p, float(t))
+                             for f, p, t in zip(freq, like, tot, strict=True)])
         # 2. lambda
         aux1 = xf.T @ count_mk
         aux0 = (1.0 - xf).T @ count_mk + count0k
@@ -389,11 +525,15 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         log_nu = np.empty(K)
         for k in range(K - 1):
             n_acc += int(countk[k])
-            ga = _log_gamma_variate_np(rng, 1.0 + countk[k])
-            gb = _log_gamma_variate_np(rng, alpha + (n0 + n_obs - n_acc))
-            ls = np.logaddexp(ga, gb)
-            log_nu[k] = ga - ls + l_acc
-            l_acc += gb - ls
+            if countk[k] == 0:
+                lv, l1v = _log_beta_one_np(rng, alpha + (n0 + n_obs - n_acc))
+            else:
+                ga = _log_gamma_variate_np(rng, 1.0 + countk[k])
+                gb = _log_gamma_variate_np(rng, alpha + (n0 + n_obs - n_acc))
+                ls = np.logaddexp(ga, gb)
+                lv, l1v = ga - ls, gb - ls
+            log_nu[k] = lv + l_acc
+            l_acc += l1v
         log_nu[K - 1] = l_acc
         nu = np.exp(log_nu)
         # 4-6. the unseen
@@ -408,7 +548,7 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
                 break
             n0 = int(rng.negative_binomial(n_obs, p_seen))
             tries += 1
-        count0k = _multinomial_np(rng, n0, probs0 / p_zero if p_zero > 0 else probs0)
+        count0k = _multinomial_np(rng, n0, probs0, p_zero)
         # 7. alpha
         if update_alpha:
             alpha = float(rng.standard_gamma(a_alpha + K - 1.0)) / (b_alpha - log_nu[K - 1])
@@ -428,13 +568,28 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
     return out_n, out_alpha, out_k
 
 
-def _multinomial_np(rng: np.random.Generator, n: int,
-                    probs: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-    if n <= SMALL_N:  # one uniform per person against the cumulative probabilities (as the numba sampler)
-        u = rng.random(n)
-        idx = np.minimum(np.searchsorted(np.cumsum(probs), u, side="right"), probs.shape[0] - 1)
-        return np.bincount(idx, minlength=probs.shape[0]).astype(np.int64)
-    return rng.multinomial(n, probs).astype(np.int64)
+def _multinomial_np(rng: np.random.Generator, n: int, probs: npt.NDArray[np.float64],
+                    total: float) -> npt.NDArray[np.int64]:
+    # the numba sampler's multinomial step by step (same draws; see ``_multinomial``)
+    K = probs.shape[0]
+    out = np.zeros(K, dtype=np.int64)
+    remaining_p = total
+    dn = n
+    k = 0
+    while dn > SMALL_N and k < K - 1:
+        p = probs[k] / remaining_p if remaining_p > 0.0 else 1.0
+        c = _binomial_np(rng, dn, min(max(p, 0.0), 1.0))
+        out[k] = c
+        dn -= c
+        remaining_p -= probs[k]
+        k += 1
+    if k == K - 1:
+        out[K - 1] += dn
+        return out
+    u = rng.random(dn) * remaining_p
+    idx = np.minimum(np.searchsorted(np.cumsum(probs[k:]), u, side="right"), K - 1 - k)
+    out[k:] += np.bincount(idx, minlength=K - k)
+    return out
 
 
 # --------------------------------------------------------------------------------------------- chains
@@ -467,11 +622,54 @@ def _run_one(args: tuple[np.random.SeedSequence, npt.NDArray[np.int8], npt.NDArr
     return n, al, ks, time.process_time() - t0
 
 
+_POOL: ProcessPoolExecutor | None = None
+_POOL_SIZE = 0
+
+
+def _warm_worker() -> None:
+    # Runs once in each new worker: loads the compiled sampler from numba's cache (~1 s) with the argument
+    # types that _run_one uses, so that no chain's time includes it.
+    cells = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8)
+    sample_chain(np.random.Generator(np.random.PCG64(0)), cells, np.array([3, 2, 1], dtype=np.int64), 2,
+                 0.25, 0.25, 1, 1, 1, 0)
+
+
+def _worker_pool(n_jobs: int) -> ProcessPoolExecutor:
+    """The worker processes of :func:`run_chains`, started on first use and kept for later calls.
+
+    Starting workers costs seconds (a new process, importing numpy and numba, loading the compiled
+    sampler), as much as a whole chain on small tables; a fit with strata calls :func:`run_chains` once
+    per stratum.  Reusing warm workers makes 4 chains on 2 workers cost about twice one chain.
+    """
+    global _POOL, _POOL_SIZE
+    if _POOL is None or n_jobs != _POOL_SIZE:
+        import multiprocessing as mp
+
+        shutdown_workers()
+        # Never plain fork: native threads that Python cannot see (DuckDB after linkage, BLAS pools) make
+        # a forked child crash now and then (seen as BrokenProcessPool in the demo). forkserver forks the
+        # workers from a clean single-threaded server process; spawn where it does not exist.
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        _POOL = ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method),
+                                    initializer=_warm_worker)
+        _POOL_SIZE = n_jobs
+    return _POOL
+
+
+def shutdown_workers() -> None:
+    """Stop the worker processes kept by :func:`run_chains` (they also stop when Python exits)."""
+    global _POOL, _POOL_SIZE
+    if _POOL is not None:
+        _POOL.shutdown(wait=True, cancel_futures=True)
+    _POOL, _POOL_SIZE = None, 0
+
+
 def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: int, a: float, b: float,
                burn_in: int, n_samples: int, thin: int, seeds: Sequence[np.random.SeedSequence],
                n_jobs: int = 1, backend: str = "numba",
                init_unseen: int | Sequence[int] = 0) -> ChainDraws:
-    """Run one chain per seed, in ``n_jobs`` worker processes (``1``: in this process).
+    """Run one chain per seed, in ``n_jobs`` worker processes (``1``: in this process; the workers are kept
+    for later calls, see :func:`shutdown_workers`).
 
     Each chain has its own ``SeedSequence``, so the draws do not depend on ``n_jobs``.  ``init_unseen``:
     unseen people at the start (0 = LCMCR's start; see :data:`INIT_UNSEEN_FACTOR`), one number for every
@@ -489,14 +687,11 @@ def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: i
     if n_jobs == 1:
         outs = [_run_one(j) for j in jobs]
     else:
-        import multiprocessing as mp
-
-        # Never plain fork: native threads that Python cannot see (DuckDB after linkage, BLAS pools) make
-        # a forked child crash now and then (seen as BrokenProcessPool in the demo). forkserver forks the
-        # workers from a clean single-threaded server process; spawn where it does not exist.
-        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context(method)) as pool:
-            outs = list(pool.map(_run_one, jobs))
+        try:
+            outs = list(_worker_pool(n_jobs).map(_run_one, jobs))
+        except BrokenProcessPool:
+            shutdown_workers()  # a worker died: the next call starts a fresh pool
+            raise
     return ChainDraws(
         N=np.stack([o[0] for o in outs]),
         alpha=np.stack([o[1] for o in outs]),

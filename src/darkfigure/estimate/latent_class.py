@@ -424,6 +424,20 @@ class LatentClassMSE(BasePopulationEstimator):
             warns.append(ResultWarning(
                 "classes_saturated", f"All {self.K} latent classes are occupied in {p_full:.0%} of the "
                                      f"draws{where}; increase K."))
+        # LCMCR's sampler (and ours) redraws the unseen count until n0 <= N0_MAX_FACTOR * n. When the upper
+        # limit of the interval lies in the last 10% below that bound, the limit is set by this arbitrary cut
+        # and not by the data (Ned_5's ~140,000 region: a fifth of its draws; docs/methods/latent_class.md).
+        from ._lcmcr_sampler import N0_MAX_FACTOR  # lazy, as in _fit_one: numba is imported on use
+
+        near = h.observed * (1 + 0.9 * N0_MAX_FACTOR)
+        near_bound = float((near < draws.N).mean())
+        if upper > near:
+            warns.append(ResultWarning(
+                "truncation_bound", f"The upper limit{where} lies within 10% of the sampler's bound on N "
+                                    f"({1 + N0_MAX_FACTOR} times the observed, as LCMCR's n0 <= "
+                                    f"{N0_MAX_FACTOR} n; {near_bound:.0%} of the draws are that close): "
+                                    f"it is set by the bound, not by the data, and understates the "
+                                    f"uncertainty."))
         for w in warns:
             if w.code in ("rhat_high", "ess_low"):
                 warnings.warn(w.message, ConvergenceWarning, stacklevel=4)
@@ -436,6 +450,7 @@ class LatentClassMSE(BasePopulationEstimator):
             "hpd": [hpd[0], hpd[1]],
             "k_star": k_post,
             "alpha_median": float(np.median(draws.alpha)),
+            "share_near_bound": near_bound,
             "draws": int(n_all.size),
             "seconds": [round(s, 4) for s in draws.seconds],
         }
