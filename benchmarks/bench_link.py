@@ -226,7 +226,8 @@ def _plot_curve(curve: pd.DataFrame, true_est: dict[str, float], n_true: int, pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    # the estimate on top, the pairwise precision and recall that drive it below (same thresholds)
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     for k, style in (("estimate_stepwise", "-o"), ("estimate_all_two_way", "-s")):
         ax.plot(curve["threshold"], curve[k], style, label=f"linked histories ({k.split('_', 1)[1]})")
         ax.axhline(
@@ -237,10 +238,15 @@ def _plot_curve(curve: pd.DataFrame, true_est: dict[str, float], n_true: int, pa
             label=f"true histories ({k.split('_', 1)[1]})",
         )
     ax.axhline(n_true, color="k", lw=0.8, label="true N (simulated)")
-    ax.set_xlabel("match probability threshold")
     ax.set_ylabel("estimated population")
     ax.set_title("Log-linear estimate vs linkage threshold (simulator default scenario)")
     ax.legend(fontsize=7)
+    ax2.plot(curve["threshold"], curve["precision"], "-o", label="pairwise precision")
+    ax2.plot(curve["threshold"], curve["recall"], "-s", label="pairwise recall")
+    ax2.axhline(0.97, color="k", lw=0.8, ls=":", label="target 0.97")
+    ax2.set_xlabel("match probability threshold")
+    ax2.set_ylabel("against the truth")
+    ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -347,7 +353,38 @@ def make_scale_records(n: int, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def scale_one(n: int, out: Path) -> None:
+# Blocking for large inputs: the default "same family name and birth year" rule gives blocks that grow with
+# the square of the records (≈250 million pairs at 1,000,000 records, 30 family names × 45 birth years);
+# requiring the same home province as well cuts it twelvefold.  On the simulator's 3,000-woman scenario it
+# costs a little recall (see docs/benchmarks/link.md §3), so it is not the default for lists of ordinary size.
+LARGE_INPUT_RULE = (
+    "l.surnames = r.surnames AND l.birth_year = r.birth_year AND l.home_province = r.home_province"
+)
+
+
+def scale_settings(plan: str = "default") -> dict[str, object]:
+    """Settings of the scale runs: the defaults (``plan="default"``) or the large-input blocking plan."""
+    settings: dict[str, object] = {
+        "darkfigure": {"missed_by_blocking_sample": 200_000, "training": {"u_max_pairs": 2_000_000}}
+    }
+    if plan == "large":
+        from darkfigure.link._settings import default_settings
+
+        sp = default_settings()["splink"]
+        rules = []
+        for r in sp["blocking_rules_to_generate_predictions"]:
+            rule = r["blocking_rule"] if isinstance(r, dict) else r
+            if rule == "l.surnames = r.surnames AND l.birth_year = r.birth_year":
+                r = {**r, "blocking_rule": LARGE_INPUT_RULE}
+            rules.append(r)
+        sp["blocking_rules_to_generate_predictions"] = rules
+        settings["splink"] = sp
+    elif plan != "default":
+        raise ValueError(f"unknown scale plan {plan!r}")
+    return settings
+
+
+def scale_one(n: int, out: Path, plan: str = "default") -> None:
     """Run in a child process: link n records, write time, peak memory and quality."""
     import warnings
 
@@ -357,11 +394,13 @@ def scale_one(n: int, out: Path) -> None:
     recs = make_scale_records(n)
     t_gen = time.perf_counter() - t0
     t0 = time.perf_counter()
-    settings = {"darkfigure": {"missed_by_blocking_sample": 200_000, "training": {"u_max_pairs": 2_000_000}}}
+    cpu0 = time.process_time()
+    settings = scale_settings(plan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         lk = RecordLinker(settings=settings).fit(recs.drop(columns=["person"]))
     secs = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0
     pid = pd.Series(lk.person_ids_)
     # pairwise quality from cluster co-membership counts (no pair enumeration at this size)
     df = pd.DataFrame({"pred": pid.reindex(recs["record_id"]).to_numpy(), "true": recs["person"].to_numpy()})
@@ -372,14 +411,23 @@ def scale_one(n: int, out: Path) -> None:
     both = pairs(df.groupby(["pred", "true"]).size())
     pred_pairs, true_pairs = pairs(df.groupby("pred").size()), pairs(df.groupby("true").size())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    (out / f"scale_{n}.json").write_text(
+    diag = lk.diagnostics()
+    tag = "" if plan == "default" else f"_{plan}"
+    (out / f"scale_{n}{tag}.json").write_text(
         json.dumps(
             {
                 "records": n,
+                "plan": plan,
                 "seconds_linkage": secs,
+                "cpu_seconds_linkage_main_thread_and_duckdb": cpu,
                 "seconds_generate": t_gen,
                 "peak_rss_mb": peak_mb,
                 "cpus": os.cpu_count(),
+                "load_average_at_end": os.getloadavg(),
+                "stage_seconds": diag.get("stage_seconds"),
+                "em_pair_sample_share": diag.get("em_pair_sample_share"),
+                "n_persons_linked": diag["n_persons"],
+                "n_persons_true": int(recs["person"].nunique()),
                 "precision": both / pred_pairs if pred_pairs else 1.0,
                 "recall": both / true_pairs if true_pairs else 1.0,
                 "n_pairs_compared": lk.diagnostics_["n_pairs_compared"],
@@ -391,16 +439,23 @@ def scale_one(n: int, out: Path) -> None:
 
 
 def scale(
-    out: Path, sizes: tuple[int, ...] = (100_000, 1_000_000), timeout: float = 3600
+    out: Path,
+    sizes: tuple[int, ...] = (100_000, 1_000_000),
+    timeout: float = 3600,
+    plans: dict[int, str] | None = None,
 ) -> dict[str, object]:
+    """Each size in its own process (peak memory per size); ``plans``: size → blocking plan
+    (default: the large-input plan from 1,000,000 records on, the default settings below)."""
     res: dict[str, object] = {}
     for n in sizes:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--scale-one", str(n), str(out)]
+        plan = (plans or {}).get(n, "large" if n >= 1_000_000 else "default")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--scale-one", str(n), str(out), plan]
+        tag = "" if plan == "default" else f"_{plan}"
         try:
             subprocess.run(cmd, check=True, timeout=timeout)
-            res[str(n)] = json.loads((out / f"scale_{n}.json").read_text())
+            res[f"{n}{tag}"] = json.loads((out / f"scale_{n}{tag}.json").read_text())
         except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as exc:
-            res[str(n)] = {"error": type(exc).__name__}
+            res[f"{n}{tag}"] = {"error": type(exc).__name__}
             break
     return res
 
@@ -408,7 +463,11 @@ def scale(
 def main(out_dir: Path) -> None:
     out = Path(out_dir) / "link"
     out.mkdir(parents=True, exist_ok=True)
-    chosen = [a for a in sys.argv[1:] if a in ("febrl", "sim", "sim-small", "scale")]
+    chosen = [
+        "scale" if a.startswith("scale=") else a
+        for a in sys.argv[1:]
+        if a in ("febrl", "sim", "sim-small", "scale") or a.startswith("scale=")
+    ]
     parts = chosen or ["febrl", "sim", "scale"]
     results: dict[str, object] = {}
     cmd = "python benchmarks/run.py link"
@@ -423,15 +482,29 @@ def main(out_dir: Path) -> None:
             results[f"simulator_default_{n}"] = simulator(out, size=n)
             print(json.dumps(results[f"simulator_default_{n}"], indent=2, default=str), flush=True)
     if "scale" in parts:
-        results["scale"] = scale(out)
+        # sizes: LINK_SCALE_SIZES=10000,100000 or an argument scale=1000000 (default 100,000 and 1,000,000);
+        # plan: LINK_SCALE_PLAN=default|large forces one blocking plan for every size
+        spec = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("scale=")), None)
+        spec = spec or os.environ.get("LINK_SCALE_SIZES")
+        sizes = tuple(int(x) for x in spec.split(",")) if spec else (100_000, 1_000_000)
+        forced = os.environ.get("LINK_SCALE_PLAN")
+        results["scale"] = scale(out, sizes, plans={n: forced for n in sizes} if forced else None)
         print(json.dumps(results["scale"], indent=2), flush=True)
     results["command"] = cmd
-    name = "results_sim_small.json" if parts == ["sim-small"] else "results.json"  # keep the full run's file
+    # keep the full run's file
+    name = {("sim-small",): "results_sim_small.json", ("scale",): "results_scale.json"}.get(
+        tuple(parts), "results.json"
+    )
     (out / name).write_text(json.dumps(results, indent=2, default=str))
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "--scale-one":
-        scale_one(int(sys.argv[2]), Path(sys.argv[3]))
+        import logging
+
+        # progress of a long run (stage names and times only)
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", stream=sys.stderr)
+        logging.getLogger("darkfigure.link").setLevel(logging.INFO)
+        scale_one(int(sys.argv[2]), Path(sys.argv[3]), *(sys.argv[4:5] or ["default"]))
     else:
         main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "bench-output")

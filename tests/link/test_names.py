@@ -169,3 +169,12 @@ def test_aliases_add_keys_but_not_the_primary() -> None:
 def test_no_name_no_keys() -> None:
     nk = name_keys()
     assert nk.keys == frozenset() and nk.primary is None
+
+
+def test_h_after_a_final_consonant_starts_the_next_syllable_in_a_run_together_given_name() -> None:
+    # 숙희 run together ("Sukhui", "Sookhee") is suk + hui: "kh" is not an aspirated k in Korean spellings
+    from darkfigure.link import hangul_to_key, romanised_to_key
+
+    assert romanised_to_key("Sukhui") == romanised_to_key("Sookhee") == hangul_to_key("숙희")
+    assert romanised_to_key("Okhwa") == romanised_to_key("Ok-hwa") == hangul_to_key("옥화")
+    assert name_keys(name_romanised="Okhwa Jeon").primary == name_keys(name_hangul="전옥화").primary

@@ -137,26 +137,31 @@ def cluster_pairs(
         bad_labels = np.flatnonzero(bad)
         if len(bad_labels) == 0:
             break
+        # records and edges grouped by label once per round (stable sorts keep each group in index order):
+        # looking each bad cluster up in the whole arrays costs O(records) per cluster, hours at a million
+        node_order = np.argsort(labels, kind="stable")
+        node_sorted = labels[node_order]
+        edge_order = np.argsort(edge_lab, kind="stable")
+        edge_sorted = edge_lab[edge_order]
+        keep_edges = np.ones(len(lo), dtype=bool)
         for lab in bad_labels:
-            members = np.flatnonzero(labels == lab)
-            sel = edge_lab == lab
+            a, b = np.searchsorted(node_sorted, [lab, lab + 1])
+            members = node_order[a:b]
+            ea, eb = np.searchsorted(edge_sorted, [lab, lab + 1])
+            sel = edge_order[ea:eb]
             e_lo, e_hi, e_p = lo[sel], hi[sel], prob[sel]
             current = float(e_p.min()) if len(e_p) else 1.0
             stricter = current + (1.0 - current) / 2.0
             keep_e = e_p > stricter if stricter < 1.0 else e_p >= 1.0
-            local = {m: i for i, m in enumerate(members)}
-            la = np.array([local[x] for x in e_lo[keep_e]], dtype=np.int64)
-            lb = np.array([local[x] for x in e_hi[keep_e]], dtype=np.int64)
+            la = np.searchsorted(members, e_lo[keep_e]).astype(np.int64)
+            lb = np.searchsorted(members, e_hi[keep_e]).astype(np.int64)
             sub = _components(len(members), la, lb)
             labels[members] = next_label + sub
             next_label += int(sub.max()) + 1
             # drop the edges below the stricter threshold so later rounds see the split graph
-            drop = np.flatnonzero(sel)[~keep_e]
-            mask = np.ones(len(lo), dtype=bool)
-            mask[drop] = False
-            lo, hi, prob = lo[mask], hi[mask], prob[mask]
-            edge_lab = labels[lo]
+            keep_edges[sel[~keep_e]] = False
             resplit += 1
+        lo, hi, prob = lo[keep_edges], hi[keep_edges], prob[keep_edges]
     if len(cannot_arr):
         unresolved = int((labels[cannot_arr[:, 0]] == labels[cannot_arr[:, 1]]).sum())
         if unresolved:

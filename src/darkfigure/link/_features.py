@@ -9,12 +9,14 @@ the CaseRecord fields).  Output columns (all derived; the raw names never reach 
 ``birth_year`` (from the date of birth, else estimated from an age), ``birth_lo``/``birth_hi`` (its interval),
 ``home_province``, ``year_left``, ``exploitation`` and ``recruitment`` (sorted code lists: facts about the
 person that every list records the same way, weaker evidence than names but independent of them),
-``record_year``.
+``record_year``, ``outcome`` and ``venue`` (vocabulary codes: how the woman's exploitation ended, where
+she was held); ``name_n`` (how many records could carry this record's name: those whose candidate keys
+hold its primary key or whose primary key is the same) and ``pinyin_n`` (how many records share its
+Mandarin reading) — the rarity of a name *in the lists being linked*, which the name levels use.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._names import NameKeys, name_keys
+from ._names import name_keys
 
 __all__ = ["FEATURE_COLUMNS", "build_features"]
 
@@ -47,8 +49,14 @@ FEATURE_COLUMNS = [
     "exploitation",
     "recruitment",
     "record_year",
+    "outcome",
+    "venue",
+    "name_n",
+    "pinyin_n",
 ]
 
+# features counted over all records (after the per-record ones)
+_COUNTED = ("name_n", "pinyin_n")
 _YEAR = re.compile(r"^(\d{4})")
 # Mandarin readings of characters that differ as family names (pypinyin gives the common-word reading)
 _SURNAME_PINYIN = {
@@ -97,13 +105,6 @@ def _int(v: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(f) else int(f)
-
-
-@functools.lru_cache(maxsize=200_000)
-def _cached_keys(
-    hangul: str | None, hanja: str | None, roman: str | None, chinese: str | None, aliases: tuple[str, ...]
-) -> NameKeys:
-    return name_keys(hangul, hanja, roman, chinese, aliases)
 
 
 def _dob_parts(v: Any) -> tuple[str | None, str | None, int | None]:
@@ -174,8 +175,11 @@ def build_features(records: pd.DataFrame) -> pd.DataFrame:
     >>> f.loc[0, "name_primary"], f.loc[0, "dob_ym"], int(f.loc[0, "birth_year"])
     ('KIM_YONGHI', '1994-03', 1994)
     """
-    out: dict[str, list[Any]] = {c: [] for c in FEATURE_COLUMNS}
+    out: dict[str, list[Any]] = {c: [] for c in FEATURE_COLUMNS if c not in _COUNTED}
     cols = set(records.columns)
+    # names repeat across records (one woman on several lists, common names): the name features are derived
+    # once per distinct name (all scripts and aliases together) — the costly part at a million records
+    names: dict[tuple[Any, ...], tuple[Any, ...]] = {}
     for row in records.to_dict(orient="records"):
         aliases = row.get("aliases") if "aliases" in cols else None
         if aliases is None or (isinstance(aliases, float) and math.isnan(aliases)):
@@ -184,23 +188,31 @@ def build_features(records: pd.DataFrame) -> pd.DataFrame:
             aliases = tuple(a for a in aliases.split(";") if a.strip())
         else:
             aliases = tuple(str(a) for a in aliases)
-        nk = _cached_keys(
+        name = (
             _text(row.get("name_hangul")),
             _text(row.get("name_hanja")),
             _text(row.get("name_romanised")),
             _text(row.get("name_chinese")),
             aliases,
         )
+        nf = names.get(name)
+        if nf is None:
+            nk = name_keys(*name)
+            given = nk.primary.split("_", 1)[1] if nk.primary and "_" in nk.primary else None
+            pinyin = _mandarin(name[3], name[1])
+            nf = (sorted(nk.keys), nk.hangul_key, nk.primary, pinyin, given, sorted(nk.surnames))
+            names[name] = nf
+        keys, hangul_key, primary, pinyin, given, surnames = nf
         full, ym, year = _dob_parts(row.get("date_of_birth"))
         from_age = _birth_from_age(row) if year is None else None
         out["unique_id"].append(str(row["record_id"]))
         out["source"].append(str(row["source"]))
-        out["name_keys"].append(sorted(nk.keys) or None)
-        out["name_hangul_key"].append(nk.hangul_key)
-        out["name_primary"].append(nk.primary)
-        out["name_pinyin"].append(_mandarin(_text(row.get("name_chinese")), _text(row.get("name_hanja"))))
-        out["given_primary"].append(nk.primary.split("_", 1)[1] if nk.primary and "_" in nk.primary else None)
-        out["surnames"].append(sorted(nk.surnames) or None)
+        out["name_keys"].append(list(keys) or None)  # a list per record: rows never share a mutable value
+        out["name_hangul_key"].append(hangul_key)
+        out["name_primary"].append(primary)
+        out["name_pinyin"].append(pinyin)
+        out["given_primary"].append(given)
+        out["surnames"].append(list(surnames) or None)
         out["dob_full"].append(full)
         out["dob_ym"].append(ym)
         out["dob_year"].append(year)
@@ -214,15 +226,44 @@ def build_features(records: pd.DataFrame) -> pd.DataFrame:
         out["recruitment"].append(_codes(row.get("recruitment_means")))
         rd = _text(row.get("record_date"))
         out["record_year"].append(int(rd[:4]) if rd and _YEAR.match(rd) else None)
-    df = pd.DataFrame(out, columns=FEATURE_COLUMNS)
+        out["outcome"].append(_text(row.get("outcome")))
+        out["venue"].append(_text(row.get("venue_type")))
+    df = pd.DataFrame(out)
     for c in ("dob_year", "birth_year", "birth_lo", "birth_hi", "year_left", "record_year"):
         df[c] = pd.array(df[c], dtype="Int64")
     df["home_province"] = df["home_province"].replace({"UnknownProvince": None})
+    df["name_n"], df["pinyin_n"] = _name_counts(df)
+    df = df[FEATURE_COLUMNS]
     if df["unique_id"].duplicated().any():
         from ..exceptions import LinkageError
 
         raise LinkageError("record_id must be unique across the records to link")
     return df
+
+
+def _name_counts(df: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """How many records could carry each record's name, and how many share its Mandarin reading.
+
+    Two records that agree on a name nobody else in the lists has are very likely one woman; two that agree
+    on a name ten records carry are not (Korean names concentrate on a few family names and syllables).  A
+    single u probability per level averages over both.  Counting records is what is known without knowing
+    who is who; it includes the woman's own records, so a name on one woman's three lists counts 3 — the
+    levels' cut-offs allow for that.  ``name_n`` counts the records whose candidate keys (every script's
+    reading) hold the record's primary key, or whose primary key is the same, so a rendering that may be
+    the name counts too.
+    """
+    from collections import Counter
+
+    holders: Counter[str] = Counter()
+    for keys, primary in zip(df["name_keys"], df["name_primary"], strict=True):
+        held = set(keys) if keys is not None else set()
+        if primary is not None:
+            held.add(primary)
+        holders.update(held)
+    name_n = pd.array([holders[p] if p is not None else None for p in df["name_primary"]], dtype="Int64")
+    py = df["name_pinyin"]
+    pinyin_n = pd.array(py.map(py.value_counts()).where(py.notna(), None), dtype="Int64")
+    return pd.Series(name_n, index=df.index), pd.Series(pinyin_n, index=df.index)
 
 
 def features_to_arrow(features: pd.DataFrame) -> Any:
@@ -251,6 +292,10 @@ def features_to_arrow(features: pd.DataFrame) -> Any:
             ("exploitation", pa.list_(pa.string())),
             ("recruitment", pa.list_(pa.string())),
             ("record_year", pa.int32()),
+            ("outcome", pa.string()),
+            ("venue", pa.string()),
+            ("name_n", pa.int32()),
+            ("pinyin_n", pa.int32()),
         ]
     )
     arrays = []

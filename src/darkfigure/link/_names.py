@@ -101,7 +101,9 @@ _FINAL = [
     "T",
 ]
 
-# Romanised letter groups → the same classes; longest match first (greedy left-to-right scan).
+# Romanised letter groups → the same classes; longest match first (greedy left-to-right scan).  No "kh",
+# "th", "ph": Korean romanisations write aspirates as k, t, p (k', t', p' in McCune–Reischauer), and in a
+# given name run together an h after k/t/p starts the next syllable: "Sukhui" is 숙희 (SOK + HI), not SOKI.
 _ROMAN_UNITS: list[tuple[str, str]] = sorted(
     [
         ("tch", "J"),
@@ -116,19 +118,16 @@ _ROMAN_UNITS: list[tuple[str, str]] = sorted(
         ("x", "S"),
         ("kk", "K"),
         ("gg", "K"),
-        ("kh", "K"),
         ("k", "K"),
         ("g", "K"),
         ("q", "K"),
         ("c", "K"),
         ("ng", "NG"),
         ("tt", "T"),
-        ("th", "T"),
         ("t", "T"),
         ("dd", "T"),
         ("d", "T"),
         ("pp", "P"),
-        ("ph", "P"),
         ("p", "P"),
         ("bb", "P"),
         ("b", "P"),
