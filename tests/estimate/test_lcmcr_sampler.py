@@ -235,3 +235,28 @@ def test_worker_processes_are_kept_for_the_next_call() -> None:
     for x in (a, b, c):
         np.testing.assert_array_equal(x.N, d.N)
         np.testing.assert_array_equal(x.alpha, d.alpha)
+
+
+def test_a_script_without_main_guard_gets_a_one_line_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # forkserver workers re-run the calling script; without the guard they die on start-up, and the user
+    # must be told what to do, not shown a multiprocessing traceback
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from darkfigure.exceptions import EstimationError\n"
+        "from darkfigure.estimate._lcmcr_sampler import run_chains\n"
+        "cells = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8)\n"
+        "try:\n"
+        "    run_chains(cells, np.array([5, 4, 3]), K=2, a=0.25, b=0.25, burn_in=1, n_samples=2, thin=1,\n"
+        "               seeds=np.random.SeedSequence(1).spawn(2), n_jobs=2)\n"
+        "except EstimationError as e:\n"
+        "    print('CAUGHT', e)\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    caught = [line for line in out.stdout.splitlines() if line.startswith("CAUGHT")]
+    # the parent, and possibly the dying workers, print it; the parent's line names the fix
+    assert caught, out.stderr[-2000:]
+    assert "__main__" in caught[-1] and "n_jobs=1" in caught[-1]

@@ -48,6 +48,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from ..exceptions import EstimationError
+
 __all__ = ["INIT_UNSEEN_FACTOR", "N0_MAX_FACTOR", "SMALL_N", "WARMUP", "ChainDraws", "default_jobs",
            "run_chains", "sample_chain", "sample_chain_numpy", "shutdown_workers"]
 
@@ -689,9 +691,14 @@ def run_chains(cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64], *, K: i
     else:
         try:
             outs = list(_worker_pool(n_jobs).map(_run_one, jobs))
-        except BrokenProcessPool:
+        except BrokenProcessPool as err:
             shutdown_workers()  # a worker died: the next call starts a fresh pool
-            raise
+            # The usual cause: a script without an ``if __name__ == "__main__":`` guard, which every worker
+            # re-runs on start-up (forkserver); say so instead of leaving a multiprocessing traceback.
+            raise EstimationError(
+                f"a worker process running the latent-class chains stopped ({len(jobs)} chains, {n_jobs} "
+                "workers); from a script, put the call under 'if __name__ == \"__main__\":', or use n_jobs=1"
+            ) from err
     return ChainDraws(
         N=np.stack([o[0] for o in outs]),
         alpha=np.stack([o[1] for o in outs]),
