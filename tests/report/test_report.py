@@ -121,3 +121,17 @@ def test_stratified_histories_are_pooled_for_the_overlap_plot(tmp_path: Path):
     html = build_report(tmp_path, tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'data-plot="upset"' in html
     assert "106 people were seen by at least one of 2 lists" in html
+
+
+def test_people_by_number_of_records_never_shows_a_small_count(tmp_path: Path, results_dir: Path):
+    # a small row hidden alone could be recovered from the number of people: the tail is merged instead
+    res = tmp_path / "res"
+    shutil.copytree(results_dir, res)
+    link = json.loads((res / "linkage.json").read_text(encoding="utf-8"))
+    link["cluster_sizes"] = {"1": 225, "2": 30, "3": 3, "4": 1, "5": 1}
+    (res / "linkage.json").write_text(json.dumps(link), encoding="utf-8")
+    html = build_report(res, tmp_path / "r.html").read_text(encoding="utf-8")
+    table = html.split("People by number of records", 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r"<td>([^<]*)</td><td class=\"num\">([^<]*)</td>", table)
+    assert cells == [("1", "225"), ("2", "30"), ("3 or more", "5")]
+    assert "≈ 2" in html  # the estimate of matches missed by blocking (1.5) is rounded, not shown as 1.50

@@ -141,6 +141,32 @@ def _fmt_usd(x: Any) -> str:
     return f"${x / 1e6:,.1f}M" if abs(x) >= 1e6 else f"${x:,.0f}"
 
 
+def _cluster_rows(sizes: Mapping[Any, Any], threshold: int) -> list[tuple[str, int]]:
+    """People by number of records, with the tail merged until every row counts ``threshold`` or more.
+
+    Hiding a small row alone would not do: the rows add up to the number of people, which the report
+    also gives, so a hidden row could be recovered by subtraction.  Merging from the first small row on
+    ("5 or more records") keeps every shown count at or above the threshold.  If even the merged tail is
+    small, it is merged into the row before it.
+
+    Examples
+    --------
+    >>> _cluster_rows({"1": 1740, "2": 413, "3": 135, "4": 28, "5": 4}, 5)
+    [('1', 1740), ('2', 413), ('3', 135), ('4 or more', 32)]
+    >>> _cluster_rows({1: 9, 2: 3}, 5)
+    [('1 or more', 12)]
+    """
+    rows = sorted((int(k), int(v)) for k, v in sizes.items() if int(v) > 0)
+    cut = next((i for i, (_, c) in enumerate(rows) if c < threshold), len(rows))
+    while cut > 0 and sum(c for _, c in rows[cut:]) < threshold and cut < len(rows):
+        cut -= 1
+    out = [(str(k), c) for k, c in rows[:cut]]
+    if cut < len(rows):
+        tail = sum(c for _, c in rows[cut:])
+        out.append((f"{rows[cut][0]} or more", tail))
+    return out
+
+
 def _fmt_num(x: Any) -> str:
     if x is None:
         return "—"
@@ -230,6 +256,8 @@ def _context(res: Mapping[str, Any], title: str) -> dict[str, Any]:
         if pats:
             plots["upset"] = _svg(upset_plot(h.lists, pats, cnts), "upset")
     link = res.get("linkage") or None
+    if link and isinstance(link.get("cluster_sizes"), Mapping):
+        link = dict(link, cluster_rows=_cluster_rows(link["cluster_sizes"], threshold))
     if link and isinstance(link.get("match_weight_histogram"), Mapping):
         mh = link["match_weight_histogram"]
         edges, counts = mh.get("edges") or [], mh.get("counts") or []
