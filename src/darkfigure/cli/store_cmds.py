@@ -23,7 +23,7 @@ from rich.table import Table
 from ..exceptions import InputError, StoreError
 
 if TYPE_CHECKING:
-    from ..store import ImportReport, Key, QuarantineRow
+    from ..store import ImportReport, Key, QuarantineRow, Store
 
 # The store (SQLAlchemy, Alembic, cryptography) is imported inside each command, not here: every CLI
 # command, ``--help`` included, imports this module, and those imports cost ~0.6 s of start-up.
@@ -44,6 +44,13 @@ def _key(key_file: Path | None) -> Key:
     from ..store import Key
 
     return Key.from_file(key_file) if key_file is not None else Key.from_env()
+
+
+def _open(store: str, key_file: Path | None) -> Store:
+    """The store, opened with the command's key (use as a context manager)."""
+    from ..store import Store
+
+    return Store.open(store, _key(key_file))
 
 
 def _out() -> Console:
@@ -151,9 +158,7 @@ def quarantine_list(
     output: Path | None = typer.Option(None, "--output", help="Write CSV here instead."),
 ) -> None:
     """Show the quarantined rows (file, row, source, source record id, reasons — never values)."""
-    from ..store import Store
-
-    with Store.open(store, _key(key_file)) as st:
+    with _open(store, key_file) as st:
         rows = st.quarantine_rows()
     if output is not None:
         output.write_text(_quarantine_csv(rows), encoding="utf-8-sig")
@@ -174,9 +179,7 @@ def quarantine_export(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
                       output: Path | None = typer.Option(None, "--output", help="CSV file (default: stdout).")
                       ) -> None:
     """Export the quarantined rows as CSV (UTF-8 with BOM, opens in Excel)."""
-    from ..store import Store
-
-    with Store.open(store, _key(key_file)) as st:
+    with _open(store, key_file) as st:
         rows = st.quarantine_rows()
     text = _quarantine_csv(rows)
     if output is None:
@@ -190,9 +193,7 @@ def quarantine_export(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
 @audit_app.command("verify")
 def audit_verify(store: str = STORE_OPT, key_file: Path | None = KEY_OPT) -> None:
     """Check the audit log's keyed hash chain; exit 1 and name the first bad entry on tampering."""
-    from ..store import Store
-
-    with Store.open(store, _key(key_file)) as st:
+    with _open(store, key_file) as st:
         report = st.verify_audit()
     if report.ok:
         _out().print(f"audit log OK: {report.entries} entries verified", highlight=False)
@@ -204,8 +205,6 @@ def audit_verify(store: str = STORE_OPT, key_file: Path | None = KEY_OPT) -> Non
 
 # ------------------------------------------------------------------------------------------- export
 def _export(kind: str, store: str, output: Path, key_file: Path | None) -> None:
-    from ..store import Store
-
     try:
         from ..schema import export as schema_export
     except ImportError:
@@ -213,7 +212,7 @@ def _export(kind: str, store: str, output: Path, key_file: Path | None) -> None:
     func = getattr(schema_export, f"to_{kind}_frame", None)
     if func is None:
         raise StoreError(f"{kind.upper()} export is not available in this version")
-    with Store.open(store, _key(key_file)) as st:
+    with _open(store, key_file) as st:
         records = [r.record for r in st.records()]
         frame = func(records)
         frame.to_csv(output, index=False, encoding="utf-8-sig")
@@ -241,9 +240,7 @@ def export_ctdc(store: str = STORE_OPT, output: Path = typer.Option(..., "--outp
 def store_summary(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
                   as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Records, quarantined rows and files imported per source."""
-    from ..store import Store
-
-    with Store.open(store, _key(key_file)) as st:
+    with _open(store, key_file) as st:
         summary: dict[str, Any] = st.summary()
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -264,9 +261,7 @@ def store_summary(store: str = STORE_OPT, key_file: Path | None = KEY_OPT,
 def store_backup(store: str = STORE_OPT, output: Path = typer.Option(..., "--output", help="New file."),
                  key_file: Path | None = KEY_OPT) -> None:
     """Write a consistent copy of a SQLite store (safe while others use it; opens with the same key)."""
-    from ..store import Store
-
-    with Store.open(store, _key(key_file)) as st:
+    with _open(store, key_file) as st:
         dest = st.backup(output)
     _out().print(f"backed up to {dest.name}; keep the key elsewhere", markup=False, highlight=False)
 
@@ -280,7 +275,7 @@ def store_rekey(
         help="New key file (generated if missing); default: new passphrase from DARKFIGURE_NEW_PASSPHRASE."),
 ) -> None:
     """Change the store's passphrase or key file (the records stay encrypted under the same data key)."""
-    from ..store import Key, Store
+    from ..store import Key
 
     generated = False
     if new_key_file is not None:
@@ -294,7 +289,7 @@ def store_rekey(
             raise InputError("no new key: give --new-key-file or set DARKFIGURE_NEW_PASSPHRASE")
         new_key = Key.from_passphrase(value)
     try:
-        with Store.open(store, _key(key_file)) as st:
+        with _open(store, key_file) as st:
             st.rekey(new_key)
     except BaseException:
         if generated and new_key_file is not None:
