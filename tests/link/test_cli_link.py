@@ -18,6 +18,11 @@ FAST_YAML = """darkfigure:
 """
 
 
+def _with_store(store: Path | str, key: Path | str, *args: str) -> int:
+    """Run the CLI with ``--store`` and ``--key-file`` after the command words and options in ``args``."""
+    return main([*args, "--store", str(store), "--key-file", str(key)])
+
+
 @pytest.fixture(scope="module")
 def linked_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from darkfigure.simulate import simulate
@@ -30,39 +35,12 @@ def linked_store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert main(["init", "--store", str(store), "--key-file", str(key)]) == 0
     for org in sorted(p for p in sim_dir.iterdir() if (p / "mapping.yaml").exists()):
         data = next(f for f in org.iterdir() if f.name != "mapping.yaml")
-        code = main(
-            [
-                "import",
-                "--store",
-                str(store),
-                "--key-file",
-                str(key),
-                "--input",
-                str(data),
-                "--mapping",
-                str(org / "mapping.yaml"),
-            ]
-        )
+        code = _with_store(store, key, "import", "--input", str(data), "--mapping", str(org / "mapping.yaml"))
         assert code in (0, 3)  # 3: the simulator breaks some rows on purpose (quarantined)
     settings = root / "link.yaml"
     settings.write_text(FAST_YAML, encoding="utf-8")
     diag = root / "results" / "linkage.json"
-    assert (
-        main(
-            [
-                "link",
-                "--store",
-                str(store),
-                "--key-file",
-                str(key),
-                "--settings",
-                str(settings),
-                "--diagnostics",
-                str(diag),
-            ]
-        )
-        == 0
-    )
+    assert _with_store(store, key, "link", "--settings", str(settings), "--diagnostics", str(diag)) == 0
     return {"root": root, "store": store, "key": key, "settings": settings, "diag": diag, "sim": sim_dir}
 
 
@@ -75,20 +53,7 @@ def test_link_writes_diagnostics_and_model(linked_store) -> None:
 
 def test_histories_feed_estimate(linked_store, capsys) -> None:
     out = linked_store["root"] / "results" / "histories.csv"
-    assert (
-        main(
-            [
-                "histories",
-                "--store",
-                str(linked_store["store"]),
-                "--key-file",
-                str(linked_store["key"]),
-                "--output",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _with_store(linked_store["store"], linked_store["key"], "histories", "--output", str(out)) == 0
     h = CaptureHistories.from_csv(out)
     assert h.n_lists == 5 and all(name.startswith("in_") for name in h.lists)
     truth = CaptureHistories.from_csv(linked_store["sim"] / "truth" / "histories.csv")
@@ -105,19 +70,8 @@ def test_histories_feed_estimate(linked_store, capsys) -> None:
 def test_histories_stratified(linked_store) -> None:
     out = linked_store["root"] / "results" / "histories_by_year.csv"
     assert (
-        main(
-            [
-                "histories",
-                "--store",
-                str(linked_store["store"]),
-                "--key-file",
-                str(linked_store["key"]),
-                "--output",
-                str(out),
-                "--strata",
-                "year_left",
-            ]
-        )
+        _with_store(linked_store["store"], linked_store["key"], "histories", "--output", str(out),
+                    "--strata", "year_left")
         == 0
     )
     h = CaptureHistories.from_csv(out, stratum_column="year_left")
@@ -128,22 +82,8 @@ def test_review_round_trip(linked_store, capsys) -> None:
     store, key = str(linked_store["store"]), str(linked_store["key"])
     pairs_csv = linked_store["root"] / "review.csv"
     assert (
-        main(
-            [
-                "link",
-                "review",
-                "export",
-                "--store",
-                store,
-                "--key-file",
-                key,
-                "--output",
-                str(pairs_csv),
-                "--band",
-                "0.05",
-                "0.95",
-            ]
-        )
+        _with_store(store, key, "link", "review", "export", "--output", str(pairs_csv),
+                    "--band", "0.05", "0.95")
         == 0
     )
     err = capsys.readouterr().err
@@ -172,22 +112,7 @@ def test_review_round_trip(linked_store, capsys) -> None:
     # decided pairs do not come back in the next export
     again = linked_store["root"] / "review2.xlsx"
     assert (
-        main(
-            [
-                "link",
-                "review",
-                "export",
-                "--store",
-                store,
-                "--key-file",
-                key,
-                "--output",
-                str(again),
-                "--band",
-                "0.05",
-                "0.95",
-            ]
-        )
+        _with_store(store, key, "link", "review", "export", "--output", str(again), "--band", "0.05", "0.95")
         == 0
     )
     ids2 = set(pd.read_excel(again, dtype=str)["pair_id"])
@@ -198,19 +123,8 @@ def test_review_import_rejects_bad_decisions(linked_store, tmp_path, capsys) -> 
     bad = tmp_path / "bad.csv"
     bad.write_text("pair_id,record_id_l,record_id_r,decision\nx,a,b,maybe\n", encoding="utf-8")
     assert (
-        main(
-            [
-                "link",
-                "review",
-                "import",
-                "--store",
-                str(linked_store["store"]),
-                "--key-file",
-                str(linked_store["key"]),
-                "--input",
-                str(bad),
-            ]
-        )
+        _with_store(linked_store["store"], linked_store["key"], "link", "review", "import",
+                    "--input", str(bad))
         == 1
     )
     assert "decision [vocabulary] (row 1)" in capsys.readouterr().err
