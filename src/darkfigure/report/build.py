@@ -141,30 +141,35 @@ def _fmt_usd(x: Any) -> str:
     return f"${x / 1e6:,.1f}M" if abs(x) >= 1e6 else f"${x:,.0f}"
 
 
-def _cluster_rows(sizes: Mapping[Any, Any], threshold: int) -> list[tuple[str, int]]:
+def _cluster_rows(sizes: Mapping[Any, Any], threshold: int) -> list[tuple[str, str]]:
     """People by number of records, with the tail merged until every row counts ``threshold`` or more.
 
     Hiding a small row alone would not do: the rows add up to the number of people, which the report
     also gives, so a hidden row could be recovered by subtraction.  Merging from the first small row on
     ("5 or more records") keeps every shown count at or above the threshold.  If even the merged tail is
-    small, it is merged into the row before it.
+    small, it is merged into the row before it; a table that is small as a whole shows the release rule's
+    label.  Counts come back formatted for the table.
 
     Examples
     --------
     >>> _cluster_rows({"1": 1740, "2": 413, "3": 135, "4": 28, "5": 4}, 5)
-    [('1', 1740), ('2', 413), ('3', 135), ('4 or more', 32)]
+    [('1', '1,740'), ('2', '413'), ('3', '135'), ('4 or more', '32')]
     >>> _cluster_rows({1: 9, 2: 3}, 5)
-    [('1 or more', 12)]
+    [('1 or more', '12')]
+    >>> _cluster_rows({1: 3}, 5)
+    [('1 or more', '<5')]
     """
+    from ..release.suppression import is_small, suppressed_label
+
     rows = sorted((int(k), int(v)) for k, v in sizes.items() if int(v) > 0)
-    cut = next((i for i, (_, c) in enumerate(rows) if c < threshold), len(rows))
-    while cut > 0 and sum(c for _, c in rows[cut:]) < threshold and cut < len(rows):
+    cut = next((i for i, (_, c) in enumerate(rows) if is_small(c, threshold)), len(rows))
+    while 0 < cut < len(rows) and is_small(sum(c for _, c in rows[cut:]), threshold):
         cut -= 1
-    out = [(str(k), c) for k, c in rows[:cut]]
+    merged = [(str(k), c) for k, c in rows[:cut]]
     if cut < len(rows):
-        tail = sum(c for _, c in rows[cut:])
-        out.append((f"{rows[cut][0]} or more", tail))
-    return out
+        merged.append((f"{rows[cut][0]} or more", sum(c for _, c in rows[cut:])))
+    return [(label, suppressed_label(threshold) if is_small(c, threshold) else _fmt_n(c))
+            for label, c in merged]
 
 
 def _fmt_num(x: Any) -> str:
