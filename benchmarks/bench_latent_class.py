@@ -5,13 +5,14 @@
 * numba compile time: cold (empty cache, in a fresh process) and cached (a second fresh process);
 * seconds per iteration of one chain on one core, for each shared table at K = 10, with the settings of the
   reference run (10,000 burn-in + 10,000 draws thinned by 10 = 110,000 iterations, plus the 500-iteration
-  warm-up), against the plain-NumPy implementation of the same sampler measured in the same run (a shorter
-  run, since it is ~100x slower) and against the R/C++ timing stated in issue 5 (0.6-1.7 s);
+  warm-up), against the plain-NumPy implementation of the same Gibbs steps measured in the same run (it
+  calls the same compiled variate routines one by one from Python; a shorter run, since it is ~100x
+  slower) and against the R/C++ timing stated in issue 5 (0.6-1.7 s);
 * wall time of 2 and 4 chains with 2 worker processes;
 * the full-precision comparison with LCMCR's posterior medians and intervals.
 
-``python benchmarks/bench_latent_class.py dispersed`` re-derives ``SD_DISPERSED`` (one chain started with
-10 n unseen people on the UK tables, 12 seeds).
+``python benchmarks/bench_latent_class.py dispersed`` re-derives ``DISPERSED`` (four chains started with
+10 n unseen people on the UK tables, 100 seeds).
 
 ``python benchmarks/bench_latent_class.py tolerances`` re-derives the Monte Carlo tolerances used by
 ``tests/reference/test_lcmcr_reference.py`` (spread over seeds of the test-sized and of the R-sized runs).
@@ -36,6 +37,7 @@ from darkfigure.estimate._lcmcr_sampler import (
     run_chains,
     sample_chain,
     sample_chain_numpy,
+    seed_state,
 )
 from darkfigure.histories import CaptureHistories
 
@@ -61,9 +63,9 @@ def _reference() -> dict[tuple[str, int], dict]:
 _COMPILE_SNIPPET = """
 import time, numpy as np
 t = time.perf_counter()
-from darkfigure.estimate._lcmcr_sampler import sample_chain
+from darkfigure.estimate._lcmcr_sampler import sample_chain, seed_state
 cells = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1], [1, 1, 1]], dtype=np.int8)
-sample_chain(np.random.default_rng(0), cells, np.array([5, 4, 3, 2, 1]), 3, 0.25, 0.25, 1, 4, 1)
+sample_chain(seed_state(0), cells, np.array([5, 4, 3, 2, 1]), 3, 0.25, 0.25, 1, 4, 1)
 print(time.perf_counter() - t)
 """
 
@@ -83,7 +85,7 @@ def _timing(say: Callable[[str], None], raw: dict[str, Any], reps: int = 2) -> N
     say(f"numba: import + compile, cold cache {cold:.1f} s; import + load from cache {warm:.1f} s")
     raw["compile_seconds"] = {"cold": cold, "cached": warm}
     # make sure this process has the compiled code before timing
-    sample_chain(np.random.default_rng(0), np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8),
+    sample_chain(seed_state(0), np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8),
                  np.array([3, 2, 1]), 2, 0.25, 0.25, 1, 4, 1)
 
     say("")
@@ -98,13 +100,13 @@ def _timing(say: Callable[[str], None], raw: dict[str, Any], reps: int = 2) -> N
         runs = []
         for r in range(reps):
             t = time.process_time()
-            sample_chain(np.random.default_rng(1 + r), cells, freq, 10, 0.25, 0.25, 10_000, 10_000, 10)
+            sample_chain(seed_state(1 + r), cells, freq, 10, 0.25, 0.25, 10_000, 10_000, 10)
             runs.append(time.process_time() - t)
         nb = min(runs)
         it_np = 300
         t = time.process_time()
         # the NumPy baseline always runs the 500-iteration warm-up; time warm-up + 300 iterations
-        sample_chain_numpy(np.random.default_rng(1), cells, freq, 10, 0.25, 0.25, it_np, 1, 1)
+        sample_chain_numpy(seed_state(1), cells, freq, 10, 0.25, 0.25, it_np, 1, 1)
         npy = (time.process_time() - t) / (500 + it_np + 1)
         us = nb / (R_ITERS + 500) * 1e6
         say(f"| {name} | {nb:.2f} | {us:.1f} | {npy * 1e6:.0f} | {npy * 1e6 / us:.0f}× | "
@@ -224,8 +226,14 @@ def derive_tolerances(seeds_test: int = 20, seeds_full: int = 0,
     print(json.dumps(out))
 
 
-def derive_dispersed(seeds: int = 12) -> None:
-    """``SD_DISPERSED`` of the reference test: one chain from 10 n unseen people, 1,000 draws, thin 10."""
+def derive_dispersed(seeds: int = 100) -> None:
+    """``DISPERSED`` of the reference test: 4 chains from 10 n unseen people, 1,000 draws each, thin 10.
+
+    The spread over seeds has heavy tails on the UK tables (a chain now and then visits a region near
+    5,000 or spends a few percent of its draws above 16,000; 12 seeds had missed both), so the test's
+    tolerance is built from the 99th percentile of the absolute deviation from the median over seeds, not
+    from a standard deviation.  Also printed: the robust sd (1.4826 MAD) for R's own Monte Carlo error.
+    """
     ref = _reference()
     for name in ("UKdat_5", "UKdat", "UKdat_4"):
         h = _load(name)
@@ -233,13 +241,19 @@ def derive_dispersed(seeds: int = 12) -> None:
         for K in (10, 5):
             qs = []
             for s in range(seeds):
-                rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([99, s])))
-                draws, _, _ = sample_chain(rng, cells, freq, K, 0.25, 0.25, 10_000, 1_000, 10,
-                                           INIT_UNSEEN_FACTOR * int(freq.sum()))
+                draws = np.concatenate([
+                    sample_chain(seed_state(seq), cells, freq, K, 0.25, 0.25, 10_000, 1_000, 10,
+                                 INIT_UNSEEN_FACTOR * int(freq.sum()))[0]
+                    for seq in np.random.SeedSequence([99, s]).spawn(4)])
                 qs.append(np.percentile(draws, [50, 2.5, 97.5]))
+            q = np.array(qs)
+            centre = np.median(q, axis=0)
+            q99 = np.percentile(np.abs(q - centre), 99, axis=0)
+            rsd = 1.4826 * np.median(np.abs(q - centre), axis=0)
             e = ref[(name, K)]
             print(f"{name} K={K} LCMCR {e['estimate']:.0f} [{e['lower']:.0f}, {e['upper']:.0f}] "
-                  f"mean {np.mean(qs, axis=0).round(0)} sd {np.std(qs, axis=0, ddof=1).round(1)}", flush=True)
+                  f"median over {seeds} seeds {centre.round(0)} q99 |dev| {q99.round(0)} robust sd "
+                  f"{rsd.round(0)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from darkfigure.estimate import EstimateResult
-from darkfigure.estimate._lcmcr_sampler import N0_MAX_FACTOR, run_chains, sample_chain, sample_chain_numpy
+from darkfigure.estimate._lcmcr_sampler import (
+    N0_MAX_FACTOR,
+    run_chains,
+    sample_chain,
+    sample_chain_numpy,
+    seed_state,
+)
 from darkfigure.estimate.latent_class import (
     LatentClassMSE,
     classic_split_rhat,
@@ -51,12 +57,12 @@ def ukdat(mse_dir) -> CaptureHistories:  # type: ignore[no-untyped-def]
 # ------------------------------------------------------------------------------------------ sampler
 @pytest.mark.parametrize(("table", "K"), [("UKdat_4", 10), ("hare", 5), ("Artificial_3", 3)])
 def test_numba_sampler_matches_numpy_baseline_draw_for_draw(mse_dir, table, K) -> None:  # type: ignore[no-untyped-def]
-    # The two implementations consume the generator in the same order with the same algorithms, so any
+    # The two implementations draw from the same generator state in the same order, so any
     # difference in the Gibbs steps (counts, priors, the n0 update...) would make the draws diverge.
     h = CaptureHistories.from_csv(mse_dir / f"{table}.csv")
     cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
-    a = sample_chain(np.random.default_rng(11), cells, freq, K, 0.25, 0.25, 20, 30, 2)
-    b = sample_chain_numpy(np.random.default_rng(11), cells, freq, K, 0.25, 0.25, 20, 30, 2)
+    a = sample_chain(seed_state(11), cells, freq, K, 0.25, 0.25, 20, 30, 2)
+    b = sample_chain_numpy(seed_state(11), cells, freq, K, 0.25, 0.25, 20, 30, 2)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_allclose(a[1], b[1], rtol=1e-12)
     np.testing.assert_array_equal(a[2], b[2])
@@ -67,8 +73,8 @@ def test_numba_sampler_matches_numpy_baseline_draw_for_draw(mse_dir, table, K) -
 def test_numba_matches_numpy_from_a_dispersed_start(mse_dir) -> None:  # type: ignore[no-untyped-def]
     h = CaptureHistories.from_csv(mse_dir / "UKdat_5.csv")
     cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
-    a = sample_chain(np.random.default_rng(3), cells, freq, 10, 0.25, 0.25, 10, 20, 2, 10 * h.observed)
-    b = sample_chain_numpy(np.random.default_rng(3), cells, freq, 10, 0.25, 0.25, 10, 20, 2, 10 * h.observed)
+    a = sample_chain(seed_state(3), cells, freq, 10, 0.25, 0.25, 10, 20, 2, 10 * h.observed)
+    b = sample_chain_numpy(seed_state(3), cells, freq, 10, 0.25, 0.25, 10, 20, 2, 10 * h.observed)
     np.testing.assert_array_equal(a[0], b[0])
 
 
@@ -99,7 +105,7 @@ def test_sampler_matches_the_exact_posterior_of_n_with_one_class() -> None:
     mean = float((N * p).sum())
     sd = float(np.sqrt(((N - mean) ** 2 * p).sum()))
     cdf = np.cumsum(p)
-    draws, _, _ = sample_chain(np.random.default_rng(2024), cells, freq, 1, 0.25, 0.25, 1_000, 20_000, 5)
+    draws, _, _ = sample_chain(seed_state(2024), cells, freq, 1, 0.25, 0.25, 1_000, 20_000, 5)
     ess = ess_bulk(draws[None, :].astype(float))
     assert ess > 2_000
     assert abs(draws.mean() - mean) < 4 * sd / np.sqrt(ess)
@@ -114,7 +120,7 @@ def test_unseen_count_is_bounded_by_twenty_times_the_observed() -> None:
     # n0 <= 20 n, and so must we; the tail still reaches the bound (10-25% of draws above 10.5 n).
     cells = np.array([[1, 0], [0, 1]], dtype=np.int8)
     freq = np.array([20, 30], dtype=np.int64)
-    draws, _, _ = sample_chain(np.random.default_rng(1), cells, freq, 3, 0.25, 0.25, 200, 2_000, 2)
+    draws, _, _ = sample_chain(seed_state(1), cells, freq, 3, 0.25, 0.25, 200, 2_000, 2)
     assert draws.max() <= (N0_MAX_FACTOR + 1) * 50
     assert (draws > (N0_MAX_FACTOR + 1) * 50 / 2).mean() > 0.05
 

@@ -16,9 +16,9 @@ a region only rarely: from LCMCR's start (no unseen people) a chain can stay for
 N ~ 12,400 on UKdat_5 before it moves to ~22,000, and it never comes back (LCMCR's sampler has the same
 update steps, audited line by line, and the same behaviour: its UKdat K=10 lower limit, 13,520, is what a
 chain that spent a few percent of its draws near 12,000 gives).  A median of two short chains started there
-is therefore not a stable statistic.  For the UK tables the test instead starts one chain far above
-(``init_unseen = 10 n``, see ``INIT_UNSEEN_FACTOR``), where it settles in LCMCR's region within the
-burn-in, and compares with a tolerance derived the same way from 12 seeds of that run (``SD_DISPERSED``;
+is therefore not a stable statistic.  For the UK tables the test instead starts four chains far above
+(``init_unseen = 10 n``, see ``INIT_UNSEEN_FACTOR``), where they settle in LCMCR's region within the
+burn-in, and compares with a tolerance derived from 100 seeds of that run (``DISPERSED``;
 ``python benchmarks/bench_latent_class.py dispersed``).
 
 Ned_5 is different (docs/methods/latent_class.md, "When LCMCR and darkfigure disagree: Ned_5"; evidence:
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from darkfigure.estimate._lcmcr_sampler import INIT_UNSEEN_FACTOR, sample_chain
+from darkfigure.estimate._lcmcr_sampler import INIT_UNSEEN_FACTOR, sample_chain, seed_state
 from darkfigure.estimate.latent_class import LatentClassMSE
 from darkfigure.exceptions import ConvergenceWarning
 from darkfigure.histories import CaptureHistories
@@ -67,17 +67,27 @@ SD = {
     ("kosovo_aggregate", 5): (342.3, 747.1, 3407.5),
 }
 
-# One chain, burn-in 10,000, 1,000 draws thinned by 10, started with 10 n unseen people: sd over 12 seeds
-# of (median, lower, upper), SeedSequence([99, s]) for s = 0..11 (bench_latent_class.py dispersed).
-DISPERSED_SETTINGS = {"burn_in": 10_000, "n_samples": 1_000, "thin": 10}
-SD_DISPERSED = {
-    ("UKdat_5", 10): (982.5, 673.8, 2279.8),
-    ("UKdat_5", 5): (1336.8, 1099.4, 2717.9),
-    ("UKdat", 10): (597.1, 446.0, 1726.9),
-    ("UKdat", 5): (700.2, 705.9, 3075.5),
-    ("UKdat_4", 10): (88.7, 150.9, 319.4),
-    ("UKdat_4", 5): (139.6, 229.9, 419.2),
+# Four chains pooled, each: burn-in 10,000, 1,000 draws thinned by 10, started with 10 n unseen people.
+# Over 100 seeds (SeedSequence([99, s]).spawn(4), ``bench_latent_class.py dispersed``) the spread of
+# (median, lower, upper) has heavy tails: now and then a chain visits a region near 5,000 (UKdat_4) or
+# spends a few percent of its draws far above, which a standard deviation from 12 seeds had missed (and a
+# change of random stream then failed the test).  So the tolerance is (q99, the 99th percentile of the
+# absolute deviation from the median over seeds) + 4 x R's own Monte Carlo sd, which we take as our
+# robust sd (1.4826 MAD) x sqrt(4,000 / 10,000) (R's run has 10,000 draws, ours 4,000).
+DISPERSED_SETTINGS = {"burn_in": 10_000, "n_samples": 1_000, "thin": 10, "chains": 4}
+DISPERSED = {  # (q99 of |deviation|, robust sd) for (median, lower, upper)
+    ("UKdat_5", 10): ((2210, 4826, 4738), (749, 520, 1697)),
+    ("UKdat_5", 5): ((1284, 1468, 4557), (505, 453, 1414)),
+    ("UKdat", 10): ((993, 1344, 4749), (387, 313, 1358)),
+    ("UKdat", 5): ((875, 1195, 3549), (408, 359, 1599)),
+    ("UKdat_4", 10): ((745, 5960, 809), (64, 120, 195)),
+    ("UKdat_4", 5): ((257, 2134, 1126), (54, 99, 168)),
 }
+
+
+def _tol_dispersed(q99: float, robust_sd: float) -> float:
+    return q99 + 4 * robust_sd * math.sqrt(4_000 / 10_000)
+
 
 def _tol(sd: float) -> float:
     return max(4 * math.sqrt(sd**2 + sd**2 / 10), 2.0)
@@ -110,25 +120,26 @@ def test_lcmcr_posterior_median_and_interval_match_lcmcr(mse_dir, reference_path
     assert r.upper == pytest.approx(ref["upper"], abs=_tol(sd_hi))
 
 
-@pytest.mark.parametrize(("dataset", "K"), list(SD_DISPERSED))
+@pytest.mark.parametrize(("dataset", "K"), list(DISPERSED))
 def test_lcmcr_uk_tables_match_lcmcr_from_a_dispersed_start(mse_dir, reference_path, dataset, K) -> None:  # type: ignore[no-untyped-def]
     ref = _reference(reference_path, dataset, K)
     h = CaptureHistories.from_csv(mse_dir / f"{dataset}.csv")
     cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(20240601)))
-    draws, _, _ = sample_chain(rng, cells, freq, K, 0.25, 0.25, DISPERSED_SETTINGS["burn_in"],
-                               DISPERSED_SETTINGS["n_samples"], DISPERSED_SETTINGS["thin"],
-                               INIT_UNSEEN_FACTOR * int(freq.sum()))
+    draws = np.concatenate([
+        sample_chain(seed_state(seq), cells, freq, K, 0.25, 0.25, DISPERSED_SETTINGS["burn_in"],
+                     DISPERSED_SETTINGS["n_samples"], DISPERSED_SETTINGS["thin"],
+                     INIT_UNSEEN_FACTOR * int(freq.sum()))[0]
+        for seq in np.random.SeedSequence(20240601).spawn(DISPERSED_SETTINGS["chains"])])
     med, lo, hi = np.percentile(draws, [50, 2.5, 97.5])
-    sd_med, sd_lo, sd_hi = SD_DISPERSED[(dataset, K)]
-    assert med == pytest.approx(ref["estimate"], abs=_tol(sd_med))
-    assert hi == pytest.approx(ref["upper"], abs=_tol(sd_hi))
+    (q_med, q_lo, q_hi), (s_med, s_lo, s_hi) = DISPERSED[(dataset, K)]
+    assert med == pytest.approx(ref["estimate"], abs=_tol_dispersed(q_med, s_med))
+    assert hi == pytest.approx(ref["upper"], abs=_tol_dispersed(q_hi, s_hi))
     if (dataset, K) == ("UKdat", 10):
-        # LCMCR's lower limit (13,520) lies 8 of our sd below ours: its chain spent some draws in the
-        # ~12,000 region it had not yet left for good (see the module docstring).  It can only be lower.
+        # LCMCR's lower limit (13,520) lies 8 of our robust sd below ours: its chain spent some draws in
+        # the ~12,000 region it had not yet left for good (see the module docstring).  It can only be lower.
         assert ref["lower"] < lo
     else:
-        assert lo == pytest.approx(ref["lower"], abs=_tol(sd_lo))
+        assert lo == pytest.approx(ref["lower"], abs=_tol_dispersed(q_lo, s_lo))
 
 
 # ------------------------------------------------------------------------------------------------ Ned_5
@@ -166,7 +177,7 @@ def _ned5_chains(mse_dir: Path, K: int, seed: int, init: int, settings: dict[str
     cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
     stats = []
     for i in range(NED5_TRIES):
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, K, i])))
+        rng = seed_state(np.random.SeedSequence([seed, K, i]))
         draws, _, _ = sample_chain(rng, cells, freq, K, 0.25, 0.25, settings["burn_in"],
                                    settings["n_samples"], settings["thin"], init)
         if keep(draws):

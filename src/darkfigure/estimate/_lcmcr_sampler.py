@@ -23,16 +23,13 @@ are one multinomial draw.  One iteration is
 As in LCMCR, the chain starts from a 500-iteration warm-up with ``alpha`` fixed at ``0.3 / K`` and then
 relabels the classes by decreasing weight.
 
-Two implementations share exactly the same sequence of random draws from a NumPy ``Generator``:
+The random draws come from :mod:`~darkfigure.estimate._variates` (a xoshiro256++ generator and exact
+variate algorithms compiled with the sampler; NumPy's ``Generator`` costs several times more per draw
+inside numba).  Two implementations make exactly the same sequence of draws from a generator state:
 :func:`sample_chain` (compiled with numba, the one darkfigure uses) and :func:`sample_chain_numpy` (plain
-NumPy, the benchmark's baseline).  Given the same generator state they return identical draws, which the
-tests check.
-
-Where it is cheaper, a draw is made by a different exact method than NumPy's own routine, in both
-implementations alike (each has a statistical test against SciPy): binomials with ``n min(p, q) <= 30``
-by inversion without a division per step; multinomials switch from conditional binomials to one uniform
-per person once at most ``SMALL_N`` people are left; the stick-breaking ``V_k ~ Beta(1, b)`` of an empty
-class is drawn by inversion from one uniform, on the log scale, instead of from two gamma draws.
+NumPy and Python loops, the benchmark's baseline), which the tests check.  Two draws use a cheaper exact
+method than the generic one: the lambda of an empty class, Beta(1, 1), is one uniform; the stick-breaking
+``V_k ~ Beta(1, b)`` of an empty class is drawn by inversion from one uniform, on the log scale.
 """
 
 from __future__ import annotations
@@ -49,9 +46,19 @@ import numpy as np
 import numpy.typing as npt
 
 from ..exceptions import EstimationError
+from ._variates import (
+    SMALL_N,
+    beta,
+    log_standard_gamma,
+    multinomial,
+    negative_binomial,
+    seed_state,
+    standard_gamma,
+    uniform,
+)
 
 __all__ = ["INIT_UNSEEN_FACTOR", "N0_MAX_FACTOR", "SMALL_N", "WARMUP", "ChainDraws", "default_jobs",
-           "run_chains", "sample_chain", "sample_chain_numpy", "shutdown_workers"]
+           "run_chains", "sample_chain", "sample_chain_numpy", "seed_state", "shutdown_workers"]
 
 WARMUP = 500
 """Warm-up iterations (alpha fixed) before burn-in, as in LCMCR's initialisation."""
@@ -60,10 +67,6 @@ WARMUP = 500
 # binomial for the unseen count would have a success probability of 0.  Clamping keeps the chain finite;
 # such a posterior is reported as it is (huge N), never silently truncated in ordinary data.
 _MIN_P_SEEN = 1e-12
-
-SMALL_N = 12
-"""Up to this many people get one categorical draw per person, more a multinomial by conditional
-binomials (same distribution; the switch point only changes speed)."""
 
 N0_MAX_FACTOR = 20
 """LCMCR (>= 0.4) keeps ``n0 <= 20 n`` by redrawing the negative binomial (a truncated prior on N)."""
@@ -81,133 +84,30 @@ above (10 n) instead of far below lets one check where the chains go from the ot
 docs/methods/latent_class.md).  The target posterior is the same whatever the start."""
 
 
-# 1/x for the binomial inversion (x never exceeds its bound, n p + 10 sqrt(n p q + 1) <= 86 for n p <= 30)
-_INV = np.array([0.0] + [1.0 / x for x in range(1, 129)])
-
-
 # --------------------------------------------------------------------------------------------- numba
 # error_model="numpy": no zero-division check (and exception path) on every float division, which costs
-# ~20% in numba's beta draws; a division by zero here yields inf/NaN, which the code guards where it can
-# happen by rounding (the multinomial's conditional probabilities).
-@numba.njit(cache=True, error_model="numpy")
-def _binomial_inversion(rng, n, p):
-    # Binomial(n, p) for p <= 1/2 and n p <= 30 by inversion, as NumPy does in that range, but with the
-    # probability ratio P(x) / P(x - 1) = (n - x + 1) / x * p / q as three products (1/x from a table)
-    # rather than a division per step, and NumPy's far-tail bound (a guard against rounding, never reached
-    # in practice) computed only when x gets there.  About 6 steps per call here, and ~65 calls per
-    # iteration on the Kosovo table.
-    q = 1.0 - p
-    r = p / q
-    qn = math.exp(n * math.log(q))
-    np_ = n * p
-    bound = -1.0
-    x = 0
-    px = qn
-    u = rng.random()
-    while u > px:
-        x += 1
-        if x > n or x > np_ + 10.0:
-            if bound < 0.0:
-                bound = min(n, np_ + 10.0 * math.sqrt(np_ * q + 1.0))
-            if x > bound:
-                x = 0
-                px = qn
-                u = rng.random()
-                continue
-        u -= px
-        px = px * ((n - x + 1) * r) * _INV[x]
-    return x
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _binomial(rng, n, p):
-    # Binomial(n, p), 0 <= p <= 1: NumPy's choice of method (BTPE, through numba's port of NumPy's, when
-    # n min(p, 1 - p) > 30; inversion otherwise), with the cheaper inversion above
-    if n == 0 or p == 0.0:
-        return 0
-    if p <= 0.5:
-        if p * n <= 30.0:
-            return _binomial_inversion(rng, n, p)
-        return rng.binomial(n, p)
-    q = 1.0 - p
-    if q * n <= 30.0:
-        return n - _binomial_inversion(rng, n, q)
-    return rng.binomial(n, p)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _multinomial(rng, n, probs, total, out):
-    # Multinomial(n, probs / total) into ``out`` (``total`` = sum of ``probs``, which need not be
-    # normalised: that saves a division per pattern and class): conditional binomials class by class (as
-    # numpy.random.Generator.multinomial) while more than SMALL_N people are left, then one uniform per
-    # person against the cumulative probabilities of the classes left, which is cheaper than their
-    # binomials (~15 ns a person against ~50-200 ns a binomial).  Same distribution either way: given the
-    # counts of the first classes, the others are multinomial with the renormalised probabilities.
-    K = probs.shape[0]
-    for k in range(K):
-        out[k] = 0
-    remaining_p = total
-    dn = n
-    k = 0
-    while dn > SMALL_N and k < K - 1:
-        # (remaining_p <= 0 only by rounding, with the remaining classes all ~0: give them to this one)
-        p = probs[k] / remaining_p if remaining_p > 0.0 else 1.0
-        if p > 1.0:
-            p = 1.0
-        elif not p >= 0.0:  # negative by rounding (or NaN, which would make the binomial loop for ever)
-            p = 0.0
-        c = _binomial(rng, dn, p)
-        out[k] = c
-        dn -= c
-        remaining_p -= probs[k]
-        k += 1
-    if k == K - 1:
-        out[K - 1] = dn
-        return
-    start = k
-    for _ in range(dn):
-        u = rng.random() * remaining_p
-        acc = 0.0
-        chosen = K - 1
-        for k in range(start, K):
-            acc += probs[k]
-            if u < acc:
-                chosen = k
-                break
-        out[chosen] += 1
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _log_gamma_variate(rng, shape):
-    # log of a Gamma(shape, 1) draw that stays finite for tiny shapes (G(a) = G(a + 1) U^(1/a)).
-    if shape >= 1.0:
-        return math.log(rng.standard_gamma(shape))
-    g = rng.standard_gamma(shape + 1.0)
-    u = rng.random()
-    return math.log(g) + math.log(u) / shape
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _beta_counts(rng, a1, a0):
+# ~20% in the gamma and beta draws; a division by zero here yields inf/NaN, which the code guards where it
+# can happen by rounding (the multinomial's conditional probabilities).
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _beta_counts(st, a1, a0):
     # Beta(1 + a1, 1 + a0) for counts a1, a0 >= 0; for an empty class Beta(1, 1) is the uniform, one draw
-    # instead of two gammas.  (Beta(1, b) and Beta(a, 1) by inversion, 1 - U^(1/b) and U^(1/a), were tried:
-    # a log and an expm1 cost as much as NumPy's exponential + gamma here.)
+    # instead of two gammas.
     if a1 == 0 and a0 == 0:
-        return rng.random()
-    return rng.beta(1.0 + a1, 1.0 + a0)
+        return uniform(st)
+    return beta(st, 1.0 + a1, 1.0 + a0)
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _log_beta_one(rng, b):
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _log_beta_one(st, b):
     # (log V, log(1 - V)) for V ~ Beta(1, b): 1 - V = U^(1/b) with U uniform (P(1 - V <= x) = x^b), so
     # log(1 - V) = log(U) / b, and log V = log(1 - exp(log(1 - V))) computed stably (log1mexp)
-    l1v = math.log(rng.random()) / b
+    l1v = math.log(uniform(st)) / b
     if l1v > -0.6931471805599453:
         return math.log(-math.expm1(l1v)), l1v
     return math.log1p(-math.exp(l1v)), l1v
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _logaddexp(x, y):
     # numpy.logaddexp's formula (stable, and the same rounding as the baseline)
     if x == y:
@@ -246,7 +146,7 @@ def _class_probs_cells(cells, lam, nu, probs, ptot, qt):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
+def _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
              probs0, qt, state, a_alpha, b_alpha, update_alpha):
     # state: [alpha, n0, k_star] as float64
     M, J = cells.shape
@@ -256,7 +156,7 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
     # 1. class counts of the observed patterns
     _class_probs_cells(cells, lam, nu, probs, ptot, qt)
     for m in range(M):
-        _multinomial(rng, freq[m], probs[m], ptot[m], count_mk[m])
+        multinomial(st, freq[m], probs[m], ptot[m], count_mk[m])
     # class sizes (the unseen included)
     kstar = 0
     for k in range(K):
@@ -280,7 +180,7 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
         for k in range(K):
             a1 = aux1[j, k]
             a0 = countk[k] - a1
-            lam[j, k] = _beta_counts(rng, a1, a0)
+            lam[j, k] = _beta_counts(st, a1, a0)
     # 3. stick-breaking weights
     n_acc = 0
     l_acc = 0.0
@@ -288,10 +188,10 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
         n_acc += countk[k]
         if countk[k] == 0:
             # an empty class: V ~ Beta(1, b) by inversion, one uniform instead of two gamma draws
-            lv, l1v = _log_beta_one(rng, alpha + (n0 + n_obs - n_acc))
+            lv, l1v = _log_beta_one(st, alpha + (n0 + n_obs - n_acc))
         else:
-            ga = _log_gamma_variate(rng, 1.0 + countk[k])
-            gb = _log_gamma_variate(rng, alpha + (n0 + n_obs - n_acc))
+            ga = log_standard_gamma(st, 1.0 + countk[k])
+            gb = log_standard_gamma(st, alpha + (n0 + n_obs - n_acc))
             ls = _logaddexp(ga, gb)
             lv = ga - ls
             l1v = gb - ls
@@ -313,20 +213,20 @@ def _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk
     p_seen = 1.0 - p_zero
     if p_seen < _MIN_P_SEEN:
         p_seen = _MIN_P_SEEN
-    n0 = rng.negative_binomial(n_obs, p_seen)
+    n0 = negative_binomial(st, n_obs, p_seen)
     tries = 1
     while n0 > N0_MAX_FACTOR * n_obs:
         # LCMCR (>= 0.4) redraws until n0 <= 20 n: its prior on N is 1/N truncated at 21 n
         if tries >= _MAX_REDRAWS:
             n0 = N0_MAX_FACTOR * n_obs
             break
-        n0 = rng.negative_binomial(n_obs, p_seen)
+        n0 = negative_binomial(st, n_obs, p_seen)
         tries += 1
     # 6. their classes
-    _multinomial(rng, n0, probs0, p_zero, count0k)
+    multinomial(st, n0, probs0, p_zero, count0k)
     # 7. alpha
     if update_alpha:
-        alpha = rng.standard_gamma(a_alpha + K - 1.0) / (b_alpha - log_nu[K - 1])
+        alpha = standard_gamma(st, a_alpha + K - 1.0) / (b_alpha - log_nu[K - 1])
     state[0] = alpha
     state[1] = n0
     state[2] = kstar
@@ -363,12 +263,12 @@ def _initial_nu(K):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin, init_unseen=0):
+def sample_chain(st, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin, init_unseen=0):
     """Run one chain (numba). Returns ``(N, alpha, k_star)`` arrays of length ``n_samples``.
 
-    ``rng`` is a ``numpy.random.Generator``; ``cells`` the ``(M, J)`` 0/1 patterns (int8), ``freq`` their
-    counts (int64); ``init_unseen`` the number of unseen people at the start (LCMCR: 0), all placed in
-    the last class (see :data:`INIT_UNSEEN_FACTOR`).
+    ``st`` is the generator state (:func:`seed_state`, updated in place); ``cells`` the ``(M, J)`` 0/1
+    patterns (int8), ``freq`` their counts (int64); ``init_unseen`` the number of unseen people at the
+    start (LCMCR: 0), all placed in the last class (see :data:`INIT_UNSEEN_FACTOR`).
     """
     M, J = cells.shape
     n_obs = 0
@@ -388,7 +288,7 @@ def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin
     state = np.array([0.3 / K, float(init_unseen), 0.0])
     count0k[K - 1] = init_unseen
     for _ in range(WARMUP):
-        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
+        _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
                  probs0, qt, state, a_alpha, b_alpha, False)
     # relabel the classes by decreasing weight (stable order), as LCMCR does after its warm-up; plain loops
     # rather than argsort and fancy indexing, which are slow for numba to compile
@@ -415,11 +315,11 @@ def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin
     out_alpha = np.empty(n_samples)
     out_k = np.empty(n_samples, dtype=np.int64)
     for _ in range(burn_in):
-        _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
+        _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
                  probs0, qt, state, a_alpha, b_alpha, True)
     for s in range(n_samples):
         for _ in range(thin):
-            _iterate(rng, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs,
+            _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs,
                      ptot, probs0, qt, state, a_alpha, b_alpha, True)
         out_n[s] = n_obs + int(state[1])
         out_alpha[s] = state[0]
@@ -428,66 +328,15 @@ def sample_chain(rng, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin
 
 
 # --------------------------------------------------------------------------------------------- numpy
-def _log_gamma_variate_np(rng: np.random.Generator, shape: float) -> float:
-    if shape >= 1.0:
-        return math.log(rng.standard_gamma(shape))
-    g = rng.standard_gamma(shape + 1.0)
-    u = rng.random()
-    return math.log(g) + math.log(u) / shape
-
-
-def _binomial_inversion_np(rng: np.random.Generator, n: int, p: float) -> int:
-    q = 1.0 - p
-    r = p / q
-    qn = math.exp(n * math.log(q))
-    np_ = n * p
-    bound = -1.0
-    x = 0
-    px = qn
-    u = rng.random()
-    while u > px:
-        x += 1
-        if x > n or x > np_ + 10.0:
-            if bound < 0.0:
-                bound = min(n, np_ + 10.0 * math.sqrt(np_ * q + 1.0))
-            if x > bound:
-                x = 0
-                px = qn
-                u = rng.random()
-                continue
-        u -= px
-        px = px * ((n - x + 1) * r) * float(_INV[x])
-    return x
-
-
-def _binomial_np(rng: np.random.Generator, n: int, p: float) -> int:
-    if n == 0 or p == 0.0:
-        return 0
-    if p <= 0.5:
-        return _binomial_inversion_np(rng, n, p) if p * n <= 30.0 else int(rng.binomial(n, p))
-    q = 1.0 - p
-    return n - _binomial_inversion_np(rng, n, q) if q * n <= 30.0 else int(rng.binomial(n, p))
-
-
-def _log_uniform(rng: np.random.Generator) -> float:
-    u = rng.random()
-    return math.log(u) if u > 0.0 else -math.inf  # numba's log(0) is -inf; Python's math.log raises
-
-
-def _log_beta_one_np(rng: np.random.Generator, b: float) -> tuple[float, float]:
-    l1v = _log_uniform(rng) / b
-    if l1v > -0.6931471805599453:
-        return math.log(-math.expm1(l1v)), l1v
-    return math.log1p(-math.exp(l1v)), l1v
-
-
-def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64],
+def sample_chain_numpy(st: npt.NDArray[np.uint64], cells: npt.NDArray[np.int8], freq: npt.NDArray[np.int64],
                        K: int, a_alpha: float, b_alpha: float, burn_in: int, n_samples: int,
                        thin: int, init_unseen: int = 0
                        ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-    """The same sampler written plainly with vectorised NumPy (the benchmark's baseline).
+    """The same sampler written plainly with vectorised NumPy and Python loops (the benchmark's baseline).
 
-    Consumes ``rng`` in exactly the same order as :func:`sample_chain`, so both return identical draws.
+    Each variate comes from the same compiled routine (:mod:`~darkfigure.estimate._variates`), called in
+    the same order as in :func:`sample_chain`, so both return identical draws from the same state ``st``:
+    the test of the compiled chain's bookkeeping.  The variates have their own tests against SciPy.
     """
     x = cells.astype(bool)
     xf = x.astype(float)
@@ -502,23 +351,25 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
     out_alpha = np.empty(n_samples)
     out_k = np.empty(n_samples, dtype=np.int64)
 
+    def draw_multinomial(n: int, probs: npt.NDArray[np.float64], total: float) -> npt.NDArray[np.int64]:
+        out = np.zeros(K, dtype=np.int64)
+        multinomial(st, n, np.ascontiguousarray(probs), total, out)
+        return out
+
     def iterate(update_alpha: bool) -> None:
         nonlocal lam, nu, log_nu, count0k, alpha, n0, kstar
         # 1. p(k | x_m) for every pattern, then one multinomial per pattern
         like = np.where(x[:, :, None], lam[None, :, :], 1.0 - lam[None, :, :]).prod(axis=1) * nu
         tot = np.cumsum(like, axis=1)[:, -1]  # sequential sum: the same rounding as the numba loop
-        count_mk = np.stack([_multinomial_np(rng, int(f), p, float(t))
+        count_mk = np.stack([draw_multinomial(int(f), p, float(t))
                              for f, p, t in zip(freq, like, tot, strict=True)])
         # 2. lambda
-        aux1 = xf.T @ count_mk
-        aux0 = (1.0 - xf).T @ count_mk + count0k
+        aux1 = (xf.T @ count_mk).astype(np.int64)
+        aux0 = ((1.0 - xf).T @ count_mk + count0k).astype(np.int64)
         lam = np.empty((x.shape[1], K))
         for j in range(x.shape[1]):
             for k in range(K):
-                if aux1[j, k] == 0 and aux0[j, k] == 0:
-                    lam[j, k] = rng.random()
-                else:
-                    lam[j, k] = rng.beta(1.0 + aux1[j, k], 1.0 + aux0[j, k])
+                lam[j, k] = _beta_counts(st, int(aux1[j, k]), int(aux0[j, k]))
         # 3. stick-breaking weights
         countk = count0k + count_mk.sum(axis=0)
         kstar = int((countk > 0).sum())
@@ -528,10 +379,10 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         for k in range(K - 1):
             n_acc += int(countk[k])
             if countk[k] == 0:
-                lv, l1v = _log_beta_one_np(rng, alpha + (n0 + n_obs - n_acc))
+                lv, l1v = _log_beta_one(st, alpha + (n0 + n_obs - n_acc))
             else:
-                ga = _log_gamma_variate_np(rng, 1.0 + countk[k])
-                gb = _log_gamma_variate_np(rng, alpha + (n0 + n_obs - n_acc))
+                ga = log_standard_gamma(st, 1.0 + float(countk[k]))
+                gb = log_standard_gamma(st, alpha + (n0 + n_obs - n_acc))
                 ls = np.logaddexp(ga, gb)
                 lv, l1v = ga - ls, gb - ls
             log_nu[k] = lv + l_acc
@@ -542,18 +393,18 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         probs0 = nu * (1.0 - lam).prod(axis=0)
         p_zero = float(np.cumsum(probs0)[-1])
         p_seen = max(1.0 - p_zero, _MIN_P_SEEN)
-        n0 = int(rng.negative_binomial(n_obs, p_seen))
+        n0 = int(negative_binomial(st, n_obs, p_seen))
         tries = 1
         while n0 > N0_MAX_FACTOR * n_obs:
             if tries >= _MAX_REDRAWS:
                 n0 = N0_MAX_FACTOR * n_obs
                 break
-            n0 = int(rng.negative_binomial(n_obs, p_seen))
+            n0 = int(negative_binomial(st, n_obs, p_seen))
             tries += 1
-        count0k = _multinomial_np(rng, n0, probs0, p_zero)
+        count0k = draw_multinomial(n0, probs0, p_zero)
         # 7. alpha
         if update_alpha:
-            alpha = float(rng.standard_gamma(a_alpha + K - 1.0)) / (b_alpha - log_nu[K - 1])
+            alpha = float(standard_gamma(st, a_alpha + K - 1.0)) / (b_alpha - log_nu[K - 1])
 
     for _ in range(WARMUP):
         iterate(False)
@@ -568,30 +419,6 @@ def sample_chain_numpy(rng: np.random.Generator, cells: npt.NDArray[np.int8], fr
         out_alpha[s] = alpha
         out_k[s] = kstar
     return out_n, out_alpha, out_k
-
-
-def _multinomial_np(rng: np.random.Generator, n: int, probs: npt.NDArray[np.float64],
-                    total: float) -> npt.NDArray[np.int64]:
-    # the numba sampler's multinomial step by step (same draws; see ``_multinomial``)
-    K = probs.shape[0]
-    out = np.zeros(K, dtype=np.int64)
-    remaining_p = total
-    dn = n
-    k = 0
-    while dn > SMALL_N and k < K - 1:
-        p = probs[k] / remaining_p if remaining_p > 0.0 else 1.0
-        c = _binomial_np(rng, dn, min(max(p, 0.0), 1.0))
-        out[k] = c
-        dn -= c
-        remaining_p -= probs[k]
-        k += 1
-    if k == K - 1:
-        out[K - 1] += dn
-        return out
-    u = rng.random(dn) * remaining_p
-    idx = np.minimum(np.searchsorted(np.cumsum(probs[k:]), u, side="right"), K - 1 - k)
-    out[k:] += np.bincount(idx, minlength=K - k)
-    return out
 
 
 # --------------------------------------------------------------------------------------------- chains
@@ -613,12 +440,11 @@ def _run_one(args: tuple[np.random.SeedSequence, npt.NDArray[np.int8], npt.NDArr
     seq, cells, freq, K, a, b, burn_in, n_samples, thin, backend, init_unseen = args
     # CPU seconds of this worker: honest on a shared, loaded machine (wall time counts waiting)
     t0 = time.process_time()
+    st = seed_state(seq)
     if backend == "numba":
-        rng = np.random.Generator(np.random.PCG64(seq))
-        n, al, ks = sample_chain(rng, cells, freq, K, a, b, burn_in, n_samples, thin, init_unseen)
+        n, al, ks = sample_chain(st, cells, freq, K, a, b, burn_in, n_samples, thin, init_unseen)
     elif backend == "numpy":
-        rng = np.random.Generator(np.random.PCG64(seq))
-        n, al, ks = sample_chain_numpy(rng, cells, freq, K, a, b, burn_in, n_samples, thin, init_unseen)
+        n, al, ks = sample_chain_numpy(st, cells, freq, K, a, b, burn_in, n_samples, thin, init_unseen)
     else:
         raise ValueError(f"unknown backend {backend!r}")
     return n, al, ks, time.process_time() - t0
@@ -632,8 +458,7 @@ def _warm_worker() -> None:
     # Runs once in each new worker: loads the compiled sampler from numba's cache (~1 s) with the argument
     # types that _run_one uses, so that no chain's time includes it.
     cells = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.int8)
-    sample_chain(np.random.Generator(np.random.PCG64(0)), cells, np.array([3, 2, 1], dtype=np.int64), 2,
-                 0.25, 0.25, 1, 1, 1, 0)
+    sample_chain(seed_state(0), cells, np.array([3, 2, 1], dtype=np.int64), 2, 0.25, 0.25, 1, 1, 1, 0)
 
 
 def _worker_pool(n_jobs: int) -> ProcessPoolExecutor:
