@@ -196,34 +196,34 @@ def main(out_dir: Path) -> None:
     (out_dir / "latent_class.md").write_text("\n".join(lines) + "\n")
 
 
-def derive_tolerances(seeds_test: int = 20, seeds_full: int = 0,
+def derive_tolerances(seeds: int = 100,
                       tables: tuple[str, ...] = ("hare", "Artificial_3", "HIV", "kosovo_aggregate")) -> None:
-    """Spread over seeds of the median and 95% limits: test-sized runs and R-sized runs (1 chain)."""
-    print("| table | K | test-size sd (median, lower, upper) | R-size sd (median, lower, upper) |")
-    print("|---|---|---|---|")
-    out = {}
+    """``SPREAD`` of the reference test: the test-sized fit (2 chains from LCMCR's start) over ``seeds``.
+
+    Prints, for (median, lower, upper), the median over seeds, the 99th percentile of the absolute
+    deviation from it (q99) and the robust sd (1.4826 MAD).  The spread has heavy tails on HIV and kosovo
+    (about one chain in eight sits in a sticky secondary mode for a while), so the test's tolerance is
+    built from q99, not from a standard deviation (a 4-sd tolerance from 60 seeds still failed 2 of 320
+    other seeds).
+    """
     for name in tables:
         h = _load(name)
         for K in (10, 5):
-            qs_t, qs_f = [], []
-            for s in range(seeds_test):
+            qs = []
+            for s in range(seeds):
                 d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=TEST_SETTINGS["burn_in"],
                                n_samples=TEST_SETTINGS["n_samples"], thin=TEST_SETTINGS["thin"],
                                seeds=np.random.SeedSequence(1000 + s).spawn(TEST_SETTINGS["chains"]),
-                               n_jobs=2)
-                qs_t.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
-            for s in range(seeds_full):
-                d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=10_000, n_samples=10_000,
-                               thin=10, seeds=[np.random.SeedSequence(2000 + s)], n_jobs=1)
-                qs_f.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
-            sd_t = np.std(qs_t, axis=0, ddof=1)
-            sd_f = np.std(qs_f, axis=0, ddof=1) if len(qs_f) > 1 else np.full(3, np.nan)
-            out[f"{name}/K={K}"] = {"test_sd": sd_t.tolist(), "full_sd": sd_f.tolist(),
-                                   "test_mean": np.mean(qs_t, axis=0).tolist(),
-                                   "full_mean": np.mean(qs_f, axis=0).tolist() if qs_f else None}
-            print(f"| {name} | {K} | {', '.join(f'{x:.0f}' for x in sd_t)} | "
-                  f"{', '.join(f'{x:.0f}' for x in sd_f)} |", flush=True)
-    print(json.dumps(out))
+                               n_jobs=1)
+                qs.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
+            q = np.array(qs)
+            centre = np.median(q, axis=0)
+            dev = np.abs(q - centre)
+            q99 = np.percentile(dev, 99, axis=0)
+            rsd = 1.4826 * np.median(dev, axis=0)
+            print(f"    (\"{name}\", {K}): (({', '.join(f'{x:.1f}' for x in q99)}), "
+                  f"({', '.join(f'{x:.1f}' for x in rsd)})),  # median over seeds {centre.round(0)}",
+                  flush=True)
 
 
 def derive_dispersed(seeds: int = 100) -> None:

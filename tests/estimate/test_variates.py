@@ -213,8 +213,9 @@ def test_beta_matches_scipy(a: float, b: float) -> None:
 # ------------------------------------------------------------------------------------------ discrete
 BINOMIAL_CASES = [
     (0, 0.3), (17, 0.0), (17, 1.0), (5, 1e-12), (5, 1 - 1e-12), (1, 0.5), (2_000, 1e-9),
-    (60, 0.5), (61, 0.5),  # n p = 30 (inversion) and just above (BTRS)
-    (300, 0.1), (301, 0.1), (300, 0.9), (301, 0.9),  # the same switch on both sides of p = 1/2
+    (40, 0.5), (41, 0.5),  # n p = 20 (inversion) and just above (BTRS; INVERSION_MAX_NP)
+    (200, 0.1), (201, 0.1), (200, 0.9), (201, 0.9),  # the same switch on both sides of p = 1/2
+    (300, 0.1), (60, 0.5), (10**6, 3.1e-5),  # BTRS with n p ~ 30 (NumPy's switch point), and tiny p
     (100, 0.15), (40, 0.74), (10**6, 2.9e-5), (10**6, 0.37),
     (835, 0.2), (835, 0.45), (835, 0.8), (4400, 0.5), (120, 0.26),  # the sampler's usual range (BTRS)
 ]
