@@ -29,3 +29,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf demo-output bench-output test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete

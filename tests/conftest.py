@@ -42,3 +42,18 @@ def reference_path() -> Path:
 def _no_display(monkeypatch: pytest.MonkeyPatch) -> None:
     # matplotlib must never try to open a window in tests
     monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Drop numba cache files of ``estimate/`` that are older than a module they were compiled with.
+
+    numba keys a cached function on its own source file only: the compiled sampler inlines or links
+    ``_variates.py``, and after an edit there (with ``_lcmcr_sampler.py`` untouched) the old machine code
+    would still be loaded, and the draw-for-draw test would compare new Python with old compiled code.
+    An installed package has fresh files; this only matters in a working tree.
+    """
+    estimate = Path(__file__).resolve().parents[1] / "src" / "darkfigure" / "estimate"
+    newest = max((f.stat().st_mtime for f in estimate.glob("*.py")), default=0.0)
+    for cached in (estimate / "__pycache__").glob("*.nb[ic]"):
+        if cached.stat().st_mtime < newest:
+            cached.unlink(missing_ok=True)

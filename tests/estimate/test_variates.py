@@ -17,6 +17,8 @@ whole unit moved the mean of Poisson(47) by 0.07, with a standard error of 0.05 
 
 from __future__ import annotations
 
+import itertools
+
 import numba
 import numpy as np
 import pytest
@@ -280,13 +282,23 @@ def test_multinomial_matches_the_multinomial_distribution(n: int, probs: list[fl
             _discrete_fits(draws[:, k].astype(float), stats.binom(n, p[k]))
 
 
-@pytest.mark.parametrize("n", [3, SMALL_N, SMALL_N + 2, 30])
-def test_multinomial_joint_distribution_is_exact(n: int) -> None:
-    # the joint law of the counts (not only the marginals), on every composition of n into 3 classes:
-    # catches a wrong dependence between classes, e.g. at the switch to one uniform per person
-    p = np.array([0.55, 0.3, 0.15])
+JOINT_CASES = [
+    (3, [0.55, 0.3, 0.15]), (SMALL_N, [0.55, 0.3, 0.15]), (SMALL_N + 2, [0.55, 0.3, 0.15]),
+    (30, [0.55, 0.3, 0.15]),
+    # a tail group (classes expecting < TAIL_EXPECTED people) between and after the others
+    (20, [0.6, 0.05, 0.3, 0.05]), (40, [0.7, 0.02, 0.2, 0.05, 0.03]), (25, [0.1, 0.1, 0.05, 0.75]),
+]
+
+
+@pytest.mark.parametrize(("n", "probs"), JOINT_CASES)
+def test_multinomial_joint_distribution_is_exact(n: int, probs: list[float]) -> None:
+    # the joint law of the counts (not only the marginals), on every composition of n: catches a wrong
+    # dependence between classes, e.g. at the switch to one uniform per person or between the tail group
+    # and the others
+    p = np.asarray(probs)
+    assert np.isclose(p.sum(), 1.0)
     draws = _many_multinomials(seed_state(11), n, p, 1.0, R)
-    comps = [(i, j, n - i - j) for i in range(n + 1) for j in range(n + 1 - i)]
+    comps = [(*c, n - sum(c)) for c in itertools.product(range(n + 1), repeat=len(p) - 1) if sum(c) <= n]
     index = {c: t for t, c in enumerate(comps)}
     observed = np.bincount([index[tuple(d)] for d in draws.tolist()], minlength=len(comps))
     expected = stats.multinomial.pmf(np.array(comps), n, p) * len(draws)
