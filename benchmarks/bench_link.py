@@ -142,6 +142,18 @@ def _records_from_files(root: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def records_and_truth(sim_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A written simulation's records (read back through ``darkfigure.io``) and each record's true person
+    (column ``person``)."""
+    recs = _records_from_files(sim_dir)
+    links = pd.read_csv(sim_dir / "truth" / "links.csv", dtype=str)
+    links["record_id"] = links["source"] + "::" + links["source_record_id"]
+    truth = (
+        recs[["record_id"]].merge(links, on="record_id", how="left").rename(columns={"person_id": "person"})
+    )
+    return recs, truth
+
+
 def _loglinear(h, select: str = "stepwise", terms: str | None = None) -> float:  # type: ignore[no-untyped-def]
     from darkfigure.estimate.loglinear import LogLinearMSE
 
@@ -161,12 +173,7 @@ def simulator(out: Path, seed: int = 1, size: int | None = None) -> dict[str, ob
     sim_dir = out / f"sim_default{tag}"
     sim = simulate(seed=seed) if size is None else simulate(seed=seed, size=size)
     sim.write(sim_dir)
-    recs = _records_from_files(sim_dir)
-    links = pd.read_csv(sim_dir / "truth" / "links.csv", dtype=str)
-    links["record_id"] = links["source"] + "::" + links["source_record_id"]
-    truth = (
-        recs[["record_id"]].merge(links, on="record_id", how="left").rename(columns={"person_id": "person"})
-    )
+    recs, truth = records_and_truth(sim_dir)
     true_pids = dict(zip(truth["record_id"], truth["person"], strict=True))
     t0 = time.perf_counter()
     with warnings.catch_warnings():

@@ -88,7 +88,7 @@ docs/methods/latent_class.md).  The target posterior is the same whatever the st
 # error_model="numpy": no zero-division check (and exception path) on every float division, which costs
 # ~20% in the gamma and beta draws; a division by zero here yields inf/NaN, which the code guards where it
 # can happen by rounding (the multinomial's conditional probabilities).
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _beta_counts(st, a1, a0):
     # Beta(1 + a1, 1 + a0) for counts a1, a0 >= 0; for an empty class Beta(1, 1) is the uniform, one draw
     # instead of two gammas.
@@ -97,7 +97,7 @@ def _beta_counts(st, a1, a0):
     return beta(st, 1.0 + a1, 1.0 + a0)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _log_beta_one(st, b):
     # (log V, log(1 - V)) for V ~ Beta(1, b): 1 - V = U^(1/b) with U uniform (P(1 - V <= x) = x^b), so
     # log(1 - V) = log(U) / b, and log V = log(1 - exp(log(1 - V))) computed stably (log1mexp)
@@ -107,7 +107,7 @@ def _log_beta_one(st, b):
     return math.log1p(-math.exp(l1v)), l1v
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _logaddexp(x, y):
     # numpy.logaddexp's formula (stable, and the same rounding as the baseline)
     if x == y:

@@ -45,9 +45,11 @@ __all__ = ["INVERSION_MAX_NP", "SMALL_N", "TAIL_EXPECTED", "beta", "binomial", "
            "multinomial", "negative_binomial", "next_u64", "poisson", "seed_state", "standard_gamma",
            "standard_normal", "uniform"]
 
-# Most routines are inlined (numba's IR inlining) into their callers: a call between separately compiled
-# numba functions costs ~8 ns (arrays passed as seven arguments, a status code checked), as much as a
-# normal draw itself (gamma 63 -> 15 ns, beta 117 -> 39 ns when inlined).  The multinomial is not: with
+# Most routines are inlined into their callers (forceinline: LLVM's inliner, after numba has linked the
+# callee): a call between separately compiled numba functions costs ~8 ns (arrays passed as seven
+# arguments, a status code checked), as much as a normal draw itself (gamma 63 -> 15 ns, beta 117 -> 39 ns
+# when inlined).  numba's own IR inlining (inline="always") gave the same speed but a cold compile of
+# ~110 s instead of ~22 s.  The multinomial is not: with
 # its binomials inlined into the sampler's iteration twice, the iteration got slower again (one huge
 # function; Kosovo 1.2 -> 1.7 s).  error_model="numpy" throughout, as in the sampler: no zero-division
 # check (and exception path) on every float division.
@@ -79,7 +81,7 @@ def seed_state(seed: int | np.random.SeedSequence) -> npt.NDArray[np.uint64]:
 
 
 # --------------------------------------------------------------------------------------------- uniform
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def next_u64(st):
     """Next 64-bit output of xoshiro256++; ``st`` is updated in place."""
     s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
@@ -99,7 +101,7 @@ def next_u64(st):
 _2_52 = 1.0 / 4503599627370496.0  # 2^-52
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def uniform(st):
     """Uniform on the open interval (0, 1): ``(k + 1/2) 2^-52`` for the top 52 bits ``k``; never 0 (its
     logarithm is taken) and never 1 (``1 - u`` is divided by)."""
@@ -127,7 +129,7 @@ def _ziggurat_tables() -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]
 _ZIG_X, _ZIG_RATIO = _ziggurat_tables()
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def standard_normal(st):
     """Standard normal by the ziggurat (128 layers)."""
     while True:
@@ -151,7 +153,7 @@ def standard_normal(st):
 
 
 # --------------------------------------------------------------------------------------------- gamma, beta
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _gamma_mt(st, a):
     # Marsaglia and Tsang (2000), shape a >= 1, with their squeeze (no logarithm for ~98 % of draws)
     d = a - 1.0 / 3.0
@@ -178,7 +180,7 @@ def standard_gamma(st, a):
     return _gamma_mt(st, a + 1.0) * math.exp(math.log(uniform(st)) / a)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def log_standard_gamma(st, a):
     """log of a Gamma(a, 1) draw, finite for tiny shapes (``G(a) = G(a + 1) U^(1/a)`` on the log scale)."""
     if a >= 1.0:
@@ -186,7 +188,7 @@ def log_standard_gamma(st, a):
     return math.log(_gamma_mt(st, a + 1.0)) + math.log(uniform(st)) / a
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def beta(st, a, b):
     """Beta(a, b) for ``a, b >= 1`` (the sampler's Beta(1 + count, 1 + count)): ``G_a / (G_a + G_b)``."""
     ga = _gamma_mt(st, a)
@@ -199,7 +201,7 @@ def beta(st, a, b):
 _INV = np.array([0.0] + [1.0 / x for x in range(1, 129)])
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _binomial_inversion(st, n, p):
     # Binomial(n, p) for p <= 1/2 and n p <= INVERSION_MAX_NP by inversion, as NumPy does, but with the
     # probability ratio P(x) / P(x - 1) = (n - x + 1) / x * p / q as three products (1/x from a table)
@@ -228,7 +230,7 @@ def _binomial_inversion(st, n, p):
     return x
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _binomial_btrs(st, n, p):
     # Hörmann (1993), algorithm BTRS, for p <= 1/2 and n p >= 10 (here > 20): a transformed-rejection
     # hat whose centre accepts without evaluating the probability function; otherwise the exact test
@@ -262,7 +264,7 @@ def _binomial_btrs(st, n, p):
             return int(k)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def binomial(st, n, p):
     """Binomial(n, p) for ``n >= 0``, ``0 <= p <= 1``."""
     if n == 0 or p <= 0.0:
@@ -277,7 +279,7 @@ def binomial(st, n, p):
     return n - _binomial_btrs(st, n, q)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _categorical_each(st, n, probs, total, cutoff, tail, start, out):
     # n people one by one (one uniform each) among the classes k >= start that are in the tail
     # (probs[k] < cutoff) if ``tail`` else among those that are not, whose probabilities sum to ``total``
@@ -353,7 +355,7 @@ def multinomial(st, n, probs, total, out):
 
 
 # --------------------------------------------------------------------------------------------- Poisson
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def _poisson_ptrs(st, lam):
     # Hörmann (1993), algorithm PTRS, for lam >= 10 (NumPy's choice too)
     slam = math.sqrt(lam)
@@ -376,7 +378,7 @@ def _poisson_ptrs(st, lam):
             return int(k)
 
 
-@numba.njit(cache=True, error_model="numpy", inline="always")
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def poisson(st, lam):
     """Poisson(lam), ``lam >= 0``."""
     if lam >= 10.0:

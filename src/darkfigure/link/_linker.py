@@ -161,6 +161,38 @@ def _pattern_weights(model: Mapping[str, Any], gammas: np.ndarray) -> np.ndarray
     return w
 
 
+def comparison_vectors(linker: Any) -> tuple[Any, Any]:
+    """Every blocked pair with its comparison levels (``gamma_*``), and the blocked pairs, as Splink
+    dataframes (the caller drops both tables when done).
+
+    Splink's own blocking and comparison-vector SQL, what ``predict()`` runs before adding the weights;
+    the linker scores these itself, and ``benchmarks/link_ceiling.py`` labels them.
+    """
+    from splink.internals.comparison_vector_values import (
+        compute_comparison_vector_values_from_id_pairs_sqls,
+    )
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
+
+    so = linker._settings_obj
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    pipeline = CTEPipeline([blocked])
+    enqueue_df_concat_with_tf(linker, pipeline)
+    pipeline.enqueue_list_of_sqls(
+        compute_comparison_vector_values_from_id_pairs_sqls(
+            so._columns_to_select_for_blocking,
+            so._columns_to_select_for_comparison_vector_values,
+            input_tablename_l="__splink__df_concat_with_tf",
+            input_tablename_r="__splink__df_concat_with_tf",
+            source_dataset_input_column=so.column_info_settings.source_dataset_input_column,
+            unique_id_input_column=so.column_info_settings.unique_id_input_column,
+            link_type=so._link_type,
+            sql_dialect_str=linker._sql_dialect_str,
+        )
+    )
+    return linker._db_api.sql_pipeline_to_splink_dataframe(pipeline), blocked
+
+
 class RecordLinker:
     """Probabilistic record linkage across organisations' lists (Fellegi–Sunter, EM, Splink on DuckDB).
 
@@ -475,31 +507,7 @@ class RecordLinker:
         """
         if _uses_tf(model):
             return RecordLinker._score_with_splink(con, Linker, sdf, model, raw_u, rounds, tr, total_pairs)
-        from splink.internals.comparison_vector_values import (
-            compute_comparison_vector_values_from_id_pairs_sqls,
-        )
-        from splink.internals.pipeline import CTEPipeline
-        from splink.internals.vertically_concatenate import enqueue_df_concat_with_tf
-
-        # Splink's own blocking and comparison-vector SQL (what predict() runs before adding weights)
-        linker = Linker(sdf, model, log_level=None)
-        so = linker._settings_obj
-        blocked = linker.inference.compute_blocked_pairs_for_predict()
-        pipeline = CTEPipeline([blocked])
-        enqueue_df_concat_with_tf(linker, pipeline)
-        pipeline.enqueue_list_of_sqls(
-            compute_comparison_vector_values_from_id_pairs_sqls(
-                so._columns_to_select_for_blocking,
-                so._columns_to_select_for_comparison_vector_values,
-                input_tablename_l="__splink__df_concat_with_tf",
-                input_tablename_r="__splink__df_concat_with_tf",
-                source_dataset_input_column=so.column_info_settings.source_dataset_input_column,
-                unique_id_input_column=so.column_info_settings.unique_id_input_column,
-                link_type=so._link_type,
-                sql_dialect_str=linker._sql_dialect_str,
-            )
-        )
-        cv = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        cv, blocked = comparison_vectors(Linker(sdf, model, log_level=None))
         comps = [c["output_column_name"] for c in model["comparisons"]]
         gcols = [f"gamma_{c}" for c in comps]
         gsel = ", ".join(gcols)
