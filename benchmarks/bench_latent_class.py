@@ -196,6 +196,14 @@ def main(out_dir: Path) -> None:
     (out_dir / "latent_class.md").write_text("\n".join(lines) + "\n")
 
 
+def _tail_spread(q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column of ``q`` (one row per seed): the median, the 99th percentile of the absolute deviation
+    from it, and the robust sd (1.4826 MAD) -- the reference tests' ``SPREAD`` and ``DISPERSED``."""
+    centre = np.median(q, axis=0)
+    dev = np.abs(q - centre)
+    return centre, np.percentile(dev, 99, axis=0), 1.4826 * np.median(dev, axis=0)
+
+
 def derive_tolerances(seeds: int = 100,
                       tables: tuple[str, ...] = ("hare", "Artificial_3", "HIV", "kosovo_aggregate")) -> None:
     """``SPREAD`` of the reference test: the test-sized fit (2 chains from LCMCR's start) over ``seeds``.
@@ -216,11 +224,7 @@ def derive_tolerances(seeds: int = 100,
                                seeds=np.random.SeedSequence(1000 + s).spawn(TEST_SETTINGS["chains"]),
                                n_jobs=1)
                 qs.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
-            q = np.array(qs)
-            centre = np.median(q, axis=0)
-            dev = np.abs(q - centre)
-            q99 = np.percentile(dev, 99, axis=0)
-            rsd = 1.4826 * np.median(dev, axis=0)
+            centre, q99, rsd = _tail_spread(np.array(qs))
             print(f"    (\"{name}\", {K}): (({', '.join(f'{x:.1f}' for x in q99)}), "
                   f"({', '.join(f'{x:.1f}' for x in rsd)})),  # median over seeds {centre.round(0)}",
                   flush=True)
@@ -246,10 +250,7 @@ def derive_dispersed(seeds: int = 100) -> None:
                                  INIT_UNSEEN_FACTOR * int(freq.sum()))[0]
                     for seq in np.random.SeedSequence([99, s]).spawn(4)])
                 qs.append(np.percentile(draws, [50, 2.5, 97.5]))
-            q = np.array(qs)
-            centre = np.median(q, axis=0)
-            q99 = np.percentile(np.abs(q - centre), 99, axis=0)
-            rsd = 1.4826 * np.median(np.abs(q - centre), axis=0)
+            centre, q99, rsd = _tail_spread(np.array(qs))
             e = ref[(name, K)]
             print(f"{name} K={K} LCMCR {e['estimate']:.0f} [{e['lower']:.0f}, {e['upper']:.0f}] "
                   f"median over {seeds} seeds {centre.round(0)} q99 |dev| {q99.round(0)} robust sd "

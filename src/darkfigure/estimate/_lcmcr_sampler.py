@@ -47,7 +47,6 @@ import numpy.typing as npt
 
 from ..exceptions import EstimationError
 from ._variates import (
-    SMALL_N,
     beta,
     log_standard_gamma,
     multinomial,
@@ -57,7 +56,7 @@ from ._variates import (
     uniform,
 )
 
-__all__ = ["INIT_UNSEEN_FACTOR", "N0_MAX_FACTOR", "SMALL_N", "WARMUP", "ChainDraws", "default_jobs",
+__all__ = ["INIT_UNSEEN_FACTOR", "N0_MAX_FACTOR", "WARMUP", "ChainDraws", "default_jobs",
            "run_chains", "sample_chain", "sample_chain_numpy", "seed_state", "shutdown_workers"]
 
 WARMUP = 500

@@ -102,10 +102,16 @@ _2_52 = 1.0 / 4503599627370496.0  # 2^-52
 
 
 @numba.njit(cache=True, error_model="numpy", forceinline=True)
+def _open_unit(bits):
+    # (k + 1/2) 2^-52 for the top 52 bits k of a 64-bit draw: in the open interval (0, 1), never 0 (its
+    # logarithm is taken) and never 1 (1 - u is divided by)
+    return (float(bits >> numba.uint64(12)) + 0.5) * _2_52
+
+
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
 def uniform(st):
-    """Uniform on the open interval (0, 1): ``(k + 1/2) 2^-52`` for the top 52 bits ``k``; never 0 (its
-    logarithm is taken) and never 1 (``1 - u`` is divided by)."""
-    return (float(next_u64(st) >> numba.uint64(12)) + 0.5) * _2_52
+    """Uniform on the open interval (0, 1), from the top 52 bits of one draw."""
+    return _open_unit(next_u64(st))
 
 
 # --------------------------------------------------------------------------------------------- normal
@@ -135,7 +141,7 @@ def standard_normal(st):
     while True:
         bits = next_u64(st)
         i = int(bits & numba.uint64(127))
-        u = 2.0 * ((float(bits >> numba.uint64(12)) + 0.5) * _2_52) - 1.0
+        u = 2.0 * _open_unit(bits) - 1.0
         if abs(u) < _ZIG_RATIO[i]:  # inside the layer's rectangle: ~98.8 % of draws
             return u * _ZIG_X[i]
         if i == 0:  # the tail beyond R (Marsaglia, 1964)
