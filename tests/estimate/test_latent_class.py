@@ -282,7 +282,14 @@ def test_intervals_and_summary(fitted) -> None:  # type: ignore[no-untyped-def]
     lo80, hi80 = fitted.conf_int(alpha=0.2)
     assert lo95 <= lo80 <= hi80 <= hi95
     hlo, hhi = fitted.hpd_interval()
-    assert hhi - hlo <= hi95 - lo95 + 1e-9
+    # the HPD interval holds at least 95% of the draws and is no wider than the equal-tailed interval
+    # holding as many draws (np.quantile's interpolated limits may hold a few draws fewer, so they are
+    # not the comparison)
+    n = np.sort(fitted.draws_.N.ravel())
+    k = int(np.floor(0.95 * n.size))
+    assert np.mean((n >= hlo) & (n <= hhi)) >= 0.95
+    j = round(0.025 * n.size)
+    assert hhi - hlo <= n[j + k] - n[j]
     assert sum(fitted.posterior_k_star().values()) == pytest.approx(1.0)
     text = fitted.summary()
     assert "R-hat" in text and "ESS" in text and "latent-class" in text
@@ -370,7 +377,9 @@ def test_truncation_bound_warning_when_the_upper_limit_is_set_by_the_bound(ukdat
                                    {(1, 0, 0): 50, (0, 1, 0): 50, (0, 0, 1): 50, (1, 1, 0): 1})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        r = LatentClassMSE(K=5, random_state=4, **FAST).fit(h).result_
+        # a longer burn-in than FAST's 300: from LCMCR's start (no unseen people) the chain takes ~1,000
+        # iterations to climb to where this posterior is (at 300 the median can still be ~600)
+        r = LatentClassMSE(K=5, random_state=4, **{**FAST, "burn_in": 2000}).fit(h).result_
     assert r.upper > 19 * h.observed and r.upper <= (1 + N0_MAX_FACTOR) * h.observed
     assert "truncation_bound" in {w.code for w in r.warnings}
     assert r.extra["share_near_bound"] > 0.025

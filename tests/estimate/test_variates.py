@@ -26,7 +26,9 @@ import pytest
 from scipy import special, stats
 
 from darkfigure.estimate._variates import (
+    CONCENTRATED,
     SMALL_N,
+    TAIL_EXPECTED,
     beta,
     binomial,
     log_standard_gamma,
@@ -71,8 +73,9 @@ def _many(kind, st, a, b, reps):
 @numba.njit
 def _many_multinomials(st, n, probs, total, reps):
     out = np.zeros((reps, probs.shape[0]), dtype=np.int64)
+    cum = np.empty(probs.shape[0])
     for r in range(reps):
-        multinomial(st, n, probs, total, out[r])
+        multinomial(st, n, probs, total, out[r], cum)
     return out
 
 
@@ -284,11 +287,38 @@ def test_multinomial_matches_the_multinomial_distribution(n: int, probs: list[fl
 
 
 JOINT_CASES = [
-    (3, [0.55, 0.3, 0.15]), (SMALL_N, [0.55, 0.3, 0.15]), (SMALL_N + 2, [0.55, 0.3, 0.15]),
-    (30, [0.55, 0.3, 0.15]),
-    # a tail group (classes expecting < TAIL_EXPECTED people) between and after the others
-    (20, [0.6, 0.05, 0.3, 0.05]), (40, [0.7, 0.02, 0.2, 0.05, 0.03]), (25, [0.1, 0.1, 0.05, 0.75]),
+    # one uniform per person, scanning the classes
+    (3, [0.55, 0.3, 0.15]), (SMALL_N, [0.55, 0.3, 0.15]),
+    # every class in the tail group (each expects < TAIL_EXPECTED people): people placed by the
+    # branch-free count of running sums
+    (SMALL_N + 2, [0.55, 0.3, 0.15]), (20, [0.6, 0.05, 0.3, 0.05]),
+    # one head class (takes the rest) and a tail of spread classes
+    (40, [0.7, 0.02, 0.2, 0.05, 0.03]), (25, [0.1, 0.1, 0.05, 0.75]),
+    # a tail with one class holding >= CONCENTRATED of its share: the scan that stops
+    (30, [0.7, 0.29, 0.01]),
+    # two head classes around tail classes: a conditional binomial, the largest head not first
+    (60, [0.35, 0.05, 0.4, 0.2]),
 ]
+
+
+def _paths(n: int, probs: list[float]) -> set[str]:
+    # which of the multinomial's routes a case takes, at the module's current thresholds
+    p = np.asarray(probs)
+    if n <= SMALL_N:
+        return {"scan"}
+    tail = p * n < TAIL_EXPECTED
+    paths = {f"heads={int((~tail).sum())}"}
+    if tail.any():
+        top = p[tail].max() >= CONCENTRATED * p[tail].sum()
+        paths.add("tail concentrated" if top else "tail spread")
+    return paths
+
+
+def test_joint_cases_cover_every_route() -> None:
+    # the joint-law cases below were chosen for the thresholds; this fails if a threshold moves so that
+    # a route is no longer exercised
+    covered = set().union(*(_paths(n, p) for n, p in JOINT_CASES))
+    assert {"scan", "heads=0", "heads=1", "heads=2", "tail spread", "tail concentrated"} <= covered
 
 
 @pytest.mark.parametrize(("n", "probs"), JOINT_CASES)

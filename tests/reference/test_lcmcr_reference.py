@@ -1,19 +1,25 @@
 """LatentClassMSE against LCMCR 0.4.14 (R) on the shared tables: posterior medians and 95% intervals.
 
 The R figures (``shared/reference/mse_peers.json``) come from one chain of 10,000 draws thinned by 10 after
-10,000 burn-in.  Our runs here are shorter to keep the suite fast: 2 chains x 500 draws thinned by 10
+10,000 burn-in.  Our runs here are shorter to keep the suite fast: 4 chains x 500 draws thinned by 10
 after the same 10,000 burn-in (``TEST_SETTINGS`` in ``benchmarks/bench_latent_class.py``).
 
 Tolerances (Monte Carlo error, derived, not guessed): ``python benchmarks/bench_latent_class.py tolerances``
 ran this test-sized fit with 100 seeds per table and K and gave, for the median and the 2.5% / 97.5%
 limits, the 99th percentile of the absolute deviation from their median over seeds (q99) and a robust sd
-(``SPREAD`` below).  R's own Monte Carlo error comes from 10x as many post-burn-in draws of the same
-sampler, so its sd is about ``sd / sqrt(10)``.  The tolerance is ``q99 + 4 sd / sqrt(10)``, and at least 2
+(``SPREAD`` below).  R's own Monte Carlo error comes from 5x as many post-burn-in draws of the same
+sampler, so its sd is about ``sd / sqrt(5)``.  The tolerance is ``q99 + 4 sd / sqrt(5)``, and at least 2
 people (the tables with ~70 people have integer-valued limits).  A seed's statistic falls outside q99 of its
 own spread 1% of the time, so a change of random stream may well fail one of the ~40 checks here; the
 tests are deterministic at their seeds, and such a failure means: compare over seeds before suspecting
 the sampler (as done for the xoshiro256++ change, 2026-11-28, where 100 seeds
-of the old and new sampler on UKdat_4 agreed: median 11,983 vs 12,011, upper 14,408 vs 14,529).
+of the old and new sampler on UKdat_4 agreed: median 11,983 vs 12,011, upper 14,408 vs 14,529; and for
+the multinomial's tail group of 20, where 30 chains of each on Kosovo agreed, Mann-Whitney p >= 0.14 for
+the median, limits, mean and occupied classes).  Two chains per fit, as before that change, left the
+statistic's tail heavy: one chain in a sticky secondary mode (HIV, Kosovo; about one in eight) moves a
+2-chain median by up to ~1,200 (Kosovo K = 5 at the test's seed with the new stream: 9,143 against
+LCMCR's 10,372 and a q99 of 842 over 100 seeds); with 4 chains such a chain carries a quarter of the
+draws.
 
 Four tables (UKdat, UKdat_5, UKdat_4, Ned_5) have a multimodal posterior and a Gibbs sampler that leaves
 a region only rarely: from LCMCR's start (no unseen people) a chain can stay for 10^5 iterations at
@@ -54,43 +60,47 @@ from darkfigure.estimate.latent_class import LatentClassMSE
 from darkfigure.exceptions import ConvergenceWarning
 from darkfigure.histories import CaptureHistories
 
-TEST_SETTINGS = {"burn_in": 10_000, "n_samples": 500, "thin": 10, "chains": 2}
+TEST_SETTINGS = {"burn_in": 10_000, "n_samples": 500, "thin": 10, "chains": 4}
 
-# The spread of (median, lower, upper) of the test-sized fit over 100 seeds (SeedSequence(1000 + s), 2
+# The spread of (median, lower, upper) of the test-sized fit over 100 seeds (SeedSequence(1000 + s), 4
 # chains; ``python benchmarks/bench_latent_class.py tolerances``): the 99th percentile of the absolute
 # deviation from the median over seeds (q99) and the robust sd (1.4826 MAD).  On HIV and kosovo the spread
-# has heavy tails (in about one chain in eight a sticky secondary mode shifts a 2-chain fit), which a 4-sd
+# has heavy tails (in about one chain in eight a sticky secondary mode shifts the fit), which a 4-sd
 # tolerance from 60 seeds missed in 2 of 320 other seeds; q99 is read off the tail itself.
 SPREAD = {  # (q99 of |deviation|, robust sd) for (median, lower, upper)
-    ("hare", 10): ((1.0, 0.0, 2.0), (0.0, 0.0, 1.4)),
-    ("hare", 5): ((1.0, 1.0, 2.0), (0.0, 0.0, 1.5)),
-    ("Artificial_3", 10): ((15.4, 35.1, 117.6), (7.4, 8.9, 40.3)),
-    ("Artificial_3", 5): ((21.3, 49.3, 121.0), (8.5, 6.0, 43.8)),
-    ("HIV", 10): ((1047.5, 520.9, 4448.9), (134.9, 119.8, 590.5)),
-    ("HIV", 5): ((1311.6, 663.4, 4872.1), (200.2, 115.6, 912.8)),
-    ("kosovo_aggregate", 10): ((764.5, 1991.2, 8261.4), (168.6, 158.0, 834.1)),
-    ("kosovo_aggregate", 5): ((784.5, 2043.6, 5563.3), (185.7, 187.2, 1113.5)),
+    ("hare", 10): ((1.0, 0.0, 2.0), (0.0, 0.0, 0.0)),
+    ("hare", 5): ((1.0, 1.0, 1.0), (0.0, 0.0, 0.0)),
+    ("Artificial_3", 10): ((18.0, 21.1, 73.7), (5.9, 5.2, 33.5)),
+    ("Artificial_3", 5): ((16.1, 29.0, 84.5), (5.9, 5.9, 38.6)),
+    ("HIV", 10): ((577.7, 271.4, 2490.0), (184.2, 82.8, 1281.3)),
+    ("HIV", 5): ((472.0, 299.0, 2190.6), (188.7, 87.4, 1350.8)),
+    ("kosovo_aggregate", 10): ((406.3, 2049.5, 7011.3), (160.1, 350.7, 866.9)),
+    ("kosovo_aggregate", 5): ((459.0, 2151.4, 3893.9), (138.3, 226.0, 822.0)),
 }
 
 # Four chains pooled, each: burn-in 10,000, 1,000 draws thinned by 10, started with 10 n unseen people.
-# Over 100 seeds (SeedSequence([99, s]).spawn(4), ``bench_latent_class.py dispersed``) the spread of
+# Over 300 seeds (SeedSequence([99, s]).spawn(4), ``bench_latent_class.py dispersed 300``) the spread of
 # (median, lower, upper) has heavy tails: now and then a chain visits a region near 5,000 (UKdat_4) or
 # spends a few percent of its draws far above, which a standard deviation from 12 seeds had missed (and a
 # change of random stream then failed the test).  So the tolerance is (q99, the 99th percentile of the
 # absolute deviation from the median over seeds) + 4 x R's own Monte Carlo sd, which we take as our
-# robust sd (1.4826 MAD) / sqrt(2.5) (R's run has 10,000 draws, ours 4,000).
+# robust sd (1.4826 MAD) / sqrt(2.5) (R's run has 10,000 draws, ours 4,000).  300 seeds, not 100: a q99
+# read off 100 seeds is nearly the largest of them and moved by a third between two such runs (UKdat K = 10
+# median: 689 and 993; 951 over 300).  LCMCR's own UKdat K = 10 median lies 1,357 below our centre over
+# seeds (its chain spent some draws near 12,000, see the module docstring), so that check has the least
+# margin: at the test's seed 23,178 against 21,453, tolerance 1,816.
 DISPERSED_SETTINGS = {"burn_in": 10_000, "n_samples": 1_000, "thin": 10, "chains": 4}
 DISPERSED = {  # (q99 of |deviation|, robust sd) for (median, lower, upper)
-    ("UKdat_5", 10): ((2210, 4826, 4738), (749, 520, 1697)),
-    ("UKdat_5", 5): ((1284, 1468, 4557), (505, 453, 1414)),
-    ("UKdat", 10): ((993, 1344, 4749), (387, 313, 1358)),
-    ("UKdat", 5): ((875, 1195, 3549), (408, 359, 1599)),
-    ("UKdat_4", 10): ((745, 5960, 809), (64, 120, 195)),
-    ("UKdat_4", 5): ((257, 2134, 1126), (54, 99, 168)),
+    ("UKdat_5", 10): ((2205, 4778, 4267), (498, 465, 1512)),
+    ("UKdat_5", 5): ((1889, 4734, 3709), (508, 417, 1432)),
+    ("UKdat", 10): ((951, 1528, 4435), (342, 367, 1297)),
+    ("UKdat", 5): ((956, 1324, 4276), (321, 289, 1338)),
+    ("UKdat_4", 10): ((510, 5958, 891), (71, 159, 213)),
+    ("UKdat_4", 5): ((405, 5465, 1943), (52, 108, 205)),
 }
 
 
-def _tol(q99: float, robust_sd: float, draws_ratio: float = 10.0) -> float:
+def _tol(q99: float, robust_sd: float, draws_ratio: float) -> float:
     """q99 of our statistic over seeds + 4 x R's Monte Carlo sd (ours / sqrt(draws_ratio): R's run keeps
     ``draws_ratio`` times as many draws), and at least 2 people (the small tables' limits are integers)."""
     return max(q99 + 4 * robust_sd / math.sqrt(draws_ratio), 2.0)
@@ -118,9 +128,10 @@ def test_lcmcr_posterior_median_and_interval_match_lcmcr(mse_dir, reference_path
     ref = _reference(reference_path, dataset, K)
     r = _fit(mse_dir, dataset, K).result_
     (q_med, q_lo, q_hi), (s_med, s_lo, s_hi) = SPREAD[(dataset, K)]
-    assert r.estimate == pytest.approx(ref["estimate"], abs=_tol(q_med, s_med))
-    assert r.lower == pytest.approx(ref["lower"], abs=_tol(q_lo, s_lo))
-    assert r.upper == pytest.approx(ref["upper"], abs=_tol(q_hi, s_hi))
+    # R's run keeps 5x our 4 x 500 draws
+    assert r.estimate == pytest.approx(ref["estimate"], abs=_tol(q_med, s_med, 5.0))
+    assert r.lower == pytest.approx(ref["lower"], abs=_tol(q_lo, s_lo, 5.0))
+    assert r.upper == pytest.approx(ref["upper"], abs=_tol(q_hi, s_hi, 5.0))
 
 
 @pytest.mark.parametrize(("dataset", "K"), list(DISPERSED))

@@ -146,7 +146,7 @@ def _class_probs_cells(cells, lam, nu, probs, ptot, qt):
 
 @numba.njit(cache=True, error_model="numpy")
 def _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
-             probs0, qt, state, a_alpha, b_alpha, update_alpha):
+             probs0, qt, cum, state, a_alpha, b_alpha, update_alpha):
     # state: [alpha, n0, k_star] as float64
     M, J = cells.shape
     K = nu.shape[0]
@@ -155,7 +155,7 @@ def _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk,
     # 1. class counts of the observed patterns
     _class_probs_cells(cells, lam, nu, probs, ptot, qt)
     for m in range(M):
-        multinomial(st, freq[m], probs[m], ptot[m], count_mk[m])
+        multinomial(st, freq[m], probs[m], ptot[m], count_mk[m], cum)
     # class sizes (the unseen included)
     kstar = 0
     for k in range(K):
@@ -222,7 +222,7 @@ def _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk,
         n0 = negative_binomial(st, n_obs, p_seen)
         tries += 1
     # 6. their classes
-    multinomial(st, n0, probs0, p_zero, count0k)
+    multinomial(st, n0, probs0, p_zero, count0k, cum)
     # 7. alpha
     if update_alpha:
         alpha = standard_gamma(st, a_alpha + K - 1.0) / (b_alpha - log_nu[K - 1])
@@ -284,11 +284,12 @@ def sample_chain(st, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin,
     ptot = np.empty(M)
     probs0 = np.empty(K)
     qt = np.empty((J, 2, K))
+    cum = np.empty(K)
     state = np.array([0.3 / K, float(init_unseen), 0.0])
     count0k[K - 1] = init_unseen
     for _ in range(WARMUP):
         _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
-                 probs0, qt, state, a_alpha, b_alpha, False)
+                 probs0, qt, cum, state, a_alpha, b_alpha, False)
     # relabel the classes by decreasing weight (stable order), as LCMCR does after its warm-up; plain loops
     # rather than argsort and fancy indexing, which are slow for numba to compile
     order = np.arange(K)
@@ -315,11 +316,11 @@ def sample_chain(st, cells, freq, K, a_alpha, b_alpha, burn_in, n_samples, thin,
     out_k = np.empty(n_samples, dtype=np.int64)
     for _ in range(burn_in):
         _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs, ptot,
-                 probs0, qt, state, a_alpha, b_alpha, True)
+                 probs0, qt, cum, state, a_alpha, b_alpha, True)
     for s in range(n_samples):
         for _ in range(thin):
             _iterate(st, cells, freq, n_obs, lam, nu, log_nu, count_mk, count0k, countk, aux1, probs,
-                     ptot, probs0, qt, state, a_alpha, b_alpha, True)
+                     ptot, probs0, qt, cum, state, a_alpha, b_alpha, True)
         out_n[s] = n_obs + int(state[1])
         out_alpha[s] = state[0]
         out_k[s] = int(state[2])
@@ -352,7 +353,7 @@ def sample_chain_numpy(st: npt.NDArray[np.uint64], cells: npt.NDArray[np.int8], 
 
     def draw_multinomial(n: int, probs: npt.NDArray[np.float64], total: float) -> npt.NDArray[np.int64]:
         out = np.zeros(K, dtype=np.int64)
-        multinomial(st, n, np.ascontiguousarray(probs), total, out)
+        multinomial(st, n, np.ascontiguousarray(probs), total, out, np.empty(K))
         return out
 
     def iterate(update_alpha: bool) -> None:

@@ -41,28 +41,35 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["INVERSION_MAX_NP", "SMALL_N", "TAIL_EXPECTED", "beta", "binomial", "log_standard_gamma",
-           "multinomial", "negative_binomial", "next_u64", "poisson", "seed_state", "standard_gamma",
-           "standard_normal", "uniform"]
+__all__ = ["CONCENTRATED", "INVERSION_MAX_NP", "SMALL_N", "TAIL_EXPECTED", "beta", "binomial",
+           "log_standard_gamma", "multinomial", "negative_binomial", "next_u64", "poisson", "seed_state",
+           "standard_gamma", "standard_normal", "uniform"]
 
 # Most routines are inlined into their callers (forceinline: LLVM's inliner, after numba has linked the
 # callee): a call between separately compiled numba functions costs ~8 ns (arrays passed as seven
 # arguments, a status code checked), as much as a normal draw itself (gamma 63 -> 15 ns, beta 117 -> 39 ns
 # when inlined).  numba's own IR inlining (inline="always") gave the same speed but a cold compile of
-# ~110 s instead of ~22 s.  The multinomial is not: with
-# its binomials inlined into the sampler's iteration twice, the iteration got slower again (one huge
-# function; Kosovo 1.2 -> 1.7 s).  error_model="numpy" throughout, as in the sampler: no zero-division
-# check (and exception path) on every float division.
+# ~110 s instead of ~22 s.  The multinomial's grouped route (with its binomials) is not: inlined into
+# the sampler's iteration twice, it made the iteration slower (one huge function; Kosovo 1.2 -> 1.7 s);
+# its small route is.  error_model="numpy" throughout, as in the sampler: no zero-division check (and
+# exception path) on every float division.
 
 SMALL_N = 12
 """Up to this many people a multinomial gets one categorical draw per person, above that conditional
-binomials (same distribution; the switch point only changes speed)."""
+binomials for its large classes (same distribution; the switch point only changes speed)."""
 
-TAIL_EXPECTED = 3.0
+TAIL_EXPECTED = 20.0
 """In a multinomial of more than :data:`SMALL_N` people, the classes expecting fewer people than this are
-drawn as one group (one binomial, then one uniform per person): on the Kosovo table's posterior, ~100
-binomials per iteration with a mean ``n p`` of 2.5 were most of its cost (multinomials of the observed
-patterns 8.4 -> 5.7 µs per iteration at one posterior state; 2 and 3 were alike, 8 slower)."""
+drawn as one group (one binomial, then one uniform per person).  Replayed on 200 of the Kosovo table's
+posterior states, an inversion binomial costs ~60 ns whatever its small ``n p`` (its set-up, and a loop
+exit that the processor cannot predict), a person placed by the branch-free count a few ns: the
+multinomials of one iteration took 7.5 µs with the previous code (threshold 3, no branch-free count),
+and 6.1, 5.5, 5.2, 4.9, 4.7 and 4.7 µs with thresholds 3, 6, 10, 14, 20 and 30
+(docs/benchmarks/latent_class.md)."""
+
+CONCENTRATED = 0.95
+"""People placed one by one go through a scan that stops at their class when one class has at least this
+share of the probability (the stop is then predictable), through a branch-free count otherwise."""
 
 INVERSION_MAX_NP = 20.0
 """Binomials with ``n min(p, 1 - p)`` up to this are drawn by inversion, above by BTRS: inversion costs
@@ -286,17 +293,59 @@ def binomial(st, n, p):
 
 
 @numba.njit(cache=True, error_model="numpy", forceinline=True)
-def _categorical_each(st, n, probs, total, cutoff, tail, start, out):
-    # n people one by one (one uniform each) among the classes k >= start that are in the tail
-    # (probs[k] < cutoff) if ``tail`` else among those that are not, whose probabilities sum to ``total``
+def _categorical_cum(st, n, cum, scale, last, concentrated, out):
+    # n people one by one among classes 0..last, class k with probability (cum[k] - cum[k - 1]) / scale
+    # (cum: running sums, scale = cum[last]); classes to which nothing was added (excluded, or of
+    # probability 0) are never chosen, and a u rounded up to scale lands in ``last``.
+    # Spread probabilities: a person's class is the number of running sums <= u, counted without a branch
+    # (a scan that stops at u would mispredict about once per person, ~5 ns).  One class with most of the
+    # probability (``concentrated``): the scan that stops, whose stop the processor then predicts, is
+    # cheaper than comparing with every running sum.
+    if concentrated:
+        for _ in range(n):
+            u = uniform(st) * scale
+            c = 0
+            while c < last and u >= cum[c]:
+                c += 1
+            out[c] += 1
+        return
+    for _ in range(n):
+        u = uniform(st) * scale
+        c = 0
+        for k in range(last):
+            c += u >= cum[k]
+        out[c] += 1
+
+
+@numba.njit(cache=True, error_model="numpy", forceinline=True)
+def multinomial(st, n, probs, total, out, cum):
+    """Multinomial(n, probs / total) into ``out``; ``total`` is the sum of ``probs``, which need not be
+    normalised (that saves the sampler a division per pattern and class).  ``cum`` is scratch space of the
+    same length as ``probs``.
+
+    Up to :data:`SMALL_N` people: one uniform per person, scanning the classes.  More: the classes
+    expecting fewer than :data:`TAIL_EXPECTED` people form a "tail" group whose total is one binomial
+    draw and whose people are then placed one uniform each; the other ("head") classes get conditional
+    binomials class by class (as ``numpy.random.Generator.multinomial``), except the most probable one,
+    which takes what is left without a draw.  The same distribution whatever the grouping and order (a
+    multinomial is a binomial split between two groups, then a multinomial within each, and the groups
+    and order depend only on the probabilities and ``n``); they only save time: in the sampler a binomial
+    costs ~60 ns (its set-up and a data-dependent number of steps), a person ~4 ns.
+    """
     K = probs.shape[0]
+    for k in range(K):
+        out[k] = 0
+    if n > SMALL_N:
+        _multinomial_grouped(st, n, probs, total, out, cum)
+        return
+    # (inlined into the caller: the sampler's many small patterns then cost no call)
     for _ in range(n):
         u = uniform(st) * total
         acc = 0.0
         chosen = -1
-        for k in range(start, K):
-            if (probs[k] < cutoff) == tail and probs[k] > 0.0:
-                chosen = k  # the last eligible class takes what rounding leaves over
+        for k in range(K):
+            if probs[k] > 0.0:
+                chosen = k  # the last class of probability > 0 takes what rounding leaves over
                 acc += probs[k]
                 if u < acc:
                     break
@@ -304,60 +353,56 @@ def _categorical_each(st, n, probs, total, cutoff, tail, start, out):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def multinomial(st, n, probs, total, out):
-    """Multinomial(n, probs / total) into ``out``; ``total`` is the sum of ``probs``, which need not be
-    normalised (that saves the sampler a division per pattern and class).
-
-    Up to :data:`SMALL_N` people: one uniform per person against the cumulative probabilities.  More:
-    the classes expecting fewer than :data:`TAIL_EXPECTED` people form a "tail" group that gets one
-    binomial for its total and then one uniform per person; the other classes get conditional binomials
-    class by class (as ``numpy.random.Generator.multinomial``) until at most ``SMALL_N`` people are
-    left, then one uniform per person.  The same distribution whatever the grouping (a multinomial is a
-    binomial split between two groups, then a multinomial within each, and the groups depend only on the
-    probabilities); the grouping only saves binomials, which cost 30-60 ns each against ~4 ns a person.
-    """
+def _multinomial_grouped(st, n, probs, total, out, cum):
+    # more than SMALL_N people, out zeroed: the tail group and the head classes (see multinomial)
     K = probs.shape[0]
-    for k in range(K):
-        out[k] = 0
-    if n <= SMALL_N:
-        _categorical_each(st, n, probs, total, math.inf, True, 0, out)
-        return
+    # running sums over the tail classes only (a head class adds nothing); the largest head class, and
+    # the end of the other heads
     cutoff = total * TAIL_EXPECTED / n
     tail_p = 0.0
-    last = -1
+    tail_last = 0
+    tail_top = 0.0
+    big = -1
+    big_p = -1.0
+    head_end = 0
     for k in range(K):
-        if probs[k] < cutoff:
-            tail_p += probs[k]
+        pk = probs[k]
+        if pk < cutoff:
+            tail_p += pk
+            if pk > 0.0:
+                tail_last = k
+            tail_top = max(tail_top, pk)
         else:
-            last = k
-    t = 0
-    if tail_p > 0.0:
-        t = n if last < 0 else binomial(st, n, min(tail_p / total, 1.0))
-    dn = n - t
-    remaining_p = total - tail_p
-    k = 0
-    while k < last and dn > SMALL_N:
-        if probs[k] < cutoff:
-            k += 1
-            continue
-        # (remaining_p <= 0 only by rounding, with the remaining classes all ~0: give them to this one)
-        p = probs[k] / remaining_p if remaining_p > 0.0 else 1.0
-        if p > 1.0:
-            p = 1.0
-        elif not p >= 0.0:  # negative by rounding (or NaN, which would make the binomial loop for ever)
-            p = 0.0
-        c = binomial(st, dn, p)
-        out[k] = c
-        dn -= c
-        remaining_p -= probs[k]
-        k += 1
-    if dn > 0:
-        if k == last:
-            out[last] += dn
-        else:
-            _categorical_each(st, dn, probs, remaining_p, cutoff, False, k, out)
+            if pk > big_p:
+                big_p = pk
+                big = k
+            head_end = k + 1
+        cum[k] = tail_p
+    if big < 0:
+        t = n
+    elif tail_p > 0.0:
+        t = binomial(st, n, min(tail_p / total, 1.0))
+    else:
+        t = 0
+    if big >= 0:
+        dn = n - t
+        remaining_p = total - tail_p
+        for k in range(head_end):
+            if k == big or probs[k] < cutoff or dn == 0:
+                continue
+            # (remaining_p <= probs[k] only by rounding, with the largest class ~0 too: give them all here)
+            p = probs[k] / remaining_p if remaining_p > 0.0 else 1.0
+            if p > 1.0:
+                p = 1.0
+            elif not p >= 0.0:  # negative by rounding (or NaN, which would make the binomial loop for ever)
+                p = 0.0
+            c = binomial(st, dn, p)
+            out[k] = c
+            dn -= c
+            remaining_p -= probs[k]
+        out[big] += dn
     if t > 0:
-        _categorical_each(st, t, probs, tail_p, cutoff, True, 0, out)
+        _categorical_cum(st, t, cum, tail_p, tail_last, tail_top >= CONCENTRATED * tail_p, out)
 
 
 # --------------------------------------------------------------------------------------------- Poisson
