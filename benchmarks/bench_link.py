@@ -21,9 +21,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from darkfigure.histories import CaptureHistories
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "link"))
@@ -154,10 +158,13 @@ def records_and_truth(sim_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return recs, truth
 
 
-def _loglinear(h, select: str = "stepwise", terms: str | None = None) -> float:  # type: ignore[no-untyped-def]
+def _loglinear(h: CaptureHistories, select: str = "stepwise", terms: str | None = None) -> float:
     from darkfigure.estimate.loglinear import LogLinearMSE
 
-    return float(LogLinearMSE(select=select, terms=terms).fit(h).result_.estimate)
+    estimate = LogLinearMSE(select=select, terms=terms).fit(h).result_.estimate
+    if estimate is None:
+        raise RuntimeError("the log-linear model gave no estimate on the linked histories")
+    return float(estimate)
 
 
 def simulator(out: Path, seed: int = 1, size: int | None = None) -> dict[str, object]:
@@ -344,7 +351,8 @@ def make_scale_records(n: int, seed: int = 0) -> pd.DataFrame:
     dob = np.where(
         dob_kind < 0.5,
         [f"{by[p]}-{bm[p]:02d}-{bd[p]:02d}" for p in person],
-        np.where(dob_kind < 0.8, [str(by[p]) for p in person], None),
+        np.where(dob_kind < 0.8, np.array([str(by[p]) for p in person], dtype=object),
+                 np.full(n, None, dtype=object)),
     )
     return pd.DataFrame(
         {
@@ -499,7 +507,9 @@ def main(out_dir: Path) -> None:
         print(json.dumps(results["scale"], indent=2), flush=True)
     results["command"] = cmd
     # keep the full run's file
-    name = {("sim-small",): "results_sim_small.json", ("scale",): "results_scale.json"}.get(
+    names: dict[tuple[str, ...], str] = {("sim-small",): "results_sim_small.json",
+                                         ("scale",): "results_scale.json"}
+    name = names.get(
         tuple(parts), "results.json"
     )
     (out / name).write_text(json.dumps(results, indent=2, default=str))

@@ -18,7 +18,7 @@ N = 5000
 
 
 def _records(n: int) -> list:
-    from darkfigure.schema.records import CaseRecord
+    from darkfigure.schema.records import CaseRecord, PartialDate
 
     rng = random.Random(7)
     hangul = [chr(c) for c in range(0xAC00, 0xD7A4)]
@@ -28,7 +28,8 @@ def _records(n: int) -> list:
             source="ngo_bench", source_record_id=f"B-{i}", gender="Female", citizenship="KP",
             age_at_exploitation=rng.randint(14, 35), exploitation_types=["SexualExploitation"],
             name_hangul="".join(rng.choice(hangul) for _ in range(3)),
-            name_romanised=f"Synthetic Person {i}", date_of_birth=str(rng.randint(1980, 2000)),
+            name_romanised=f"Synthetic Person {i}",
+            date_of_birth=PartialDate.parse(str(rng.randint(1980, 2000))),
         ))
     return out
 

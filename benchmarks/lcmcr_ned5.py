@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -371,8 +372,8 @@ def bridge(per_region: int = 5, max_tries: int = 60) -> None:
 
 
 if __name__ == "__main__":
-    commands = {"tolerances": tolerances, "truncation": truncation, "bridge": bridge, "classes": classes,
-                "longrun": longrun}
+    commands: dict[str, Callable[..., object]] = {"tolerances": tolerances, "truncation": truncation,
+                                                  "bridge": bridge, "classes": classes, "longrun": longrun}
     if sys.argv[1:2] and sys.argv[1] in commands:
         commands[sys.argv[1]](*sys.argv[2:3])
     else:

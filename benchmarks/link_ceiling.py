@@ -604,7 +604,7 @@ def main(out_dir: Path, reuse: bool) -> None:
     )
     # the Bayes error of the levels on these pairs: true pairs whose pattern is mostly non-matches, and the
     # reverse — no scorer of these levels links the first without also linking as many non-matches
-    bayes = {
+    bayes: dict[str, float] = {
         "true_pairs_in_mostly_false_patterns": int((label & (insample < 0.5)).sum()),
         "false_pairs_in_mostly_true_patterns": int((~label & (insample >= 0.5)).sum()),
         "true_pairs_in_patterns_with_any_false": int((label & (insample < 1.0)).sum()),
