@@ -28,8 +28,8 @@ update steps, audited line by line, and the same behaviour: its UKdat K=10 lower
 chain that spent a few percent of its draws near 12,000 gives).  A median of two short chains started there
 is therefore not a stable statistic.  For the UK tables the test instead starts four chains far above
 (``init_unseen = 10 n``, see ``INIT_UNSEEN_FACTOR``), where they settle in LCMCR's region within the
-burn-in, and compares with a tolerance derived from 100 seeds of that run (``DISPERSED``;
-``python benchmarks/bench_latent_class.py dispersed``).
+burn-in, and compares with a tolerance derived from 200 seeds of that run against 200 LCMCR-sized runs
+from LCMCR's start (``DISPERSED``; ``python benchmarks/bench_latent_class.py dispersed``).
 
 Ned_5 is different (docs/methods/latent_class.md, "When LCMCR and darkfigure disagree: Ned_5"; evidence:
 ``python benchmarks/lcmcr_ned5.py {tolerances,truncation,longrun,bridge,classes}``).  Its posterior has two
@@ -79,24 +79,27 @@ SPREAD = {  # (q99 of |deviation|, robust sd) for (median, lower, upper)
 }
 
 # Four chains pooled, each: burn-in 10,000, 1,000 draws thinned by 10, started with 10 n unseen people.
-# Over 300 seeds (SeedSequence([99, s]).spawn(4), ``bench_latent_class.py dispersed 300``) the spread of
-# (median, lower, upper) has heavy tails: now and then a chain visits a region near 5,000 (UKdat_4) or
-# spends a few percent of its draws far above, which a standard deviation from 12 seeds had missed (and a
-# change of random stream then failed the test).  So the tolerance is (q99, the 99th percentile of the
-# absolute deviation from the median over seeds) + 4 x R's own Monte Carlo sd, which we take as our
-# robust sd (1.4826 MAD) / sqrt(2.5) (R's run has 10,000 draws, ours 4,000).  300 seeds, not 100: a q99
-# read off 100 seeds is nearly the largest of them and moved by a third between two such runs (UKdat K = 10
-# median: 689 and 993; 951 over 300).  LCMCR's own UKdat K = 10 median lies 1,357 below our centre over
-# seeds (its chain spent some draws near 12,000, see the module docstring), so that check has the least
-# margin: at the test's seed 23,178 against 21,453, tolerance 1,816.
+# LCMCR's figures come from one chain of 10,000 draws (thin 10, 10,000 burn-in) from LCMCR's start (no
+# unseen people), and such a chain may spend part of its draws in the tables' lower region before it
+# leaves it for good (UKdat K = 10: LCMCR's median lies 1,357 and its lower limit 3,450 below the centre
+# of our runs).  So R's Monte Carlo error is modelled with R's own design: ``bench_latent_class.py
+# dispersed`` ran our test-sized design and an LCMCR-sized one (same update steps, LCMCR's start, kept
+# when its median lies above the valley between the regions, as LCMCR's did) with 200 seeds each, and
+# the tolerance is the 99th percentile of |ours - LCMCR-sized| over all 40,000 pairs.  (Before, R's error
+# was taken as our robust sd / sqrt(2.5): at 10 other seeds than the test's, the UKdat K = 10 median check
+# then failed twice, and LCMCR's UKdat K = 10 lower limit could only be checked one-sided.)  The
+# tolerances are wide (about 5,000 on medians of about 22,000 for UKdat and UKdat_5): one LCMCR chain from
+# its start is a noisy reference on these tables, and this test says no more than that our posterior is
+# consistent with it.  The sampler's correctness is tested elsewhere: exact laws of the variates, the
+# NumPy twin draw for draw, known answers, and the tables that mix (``SPREAD``).
 DISPERSED_SETTINGS = {"burn_in": 10_000, "n_samples": 1_000, "thin": 10, "chains": 4}
-DISPERSED = {  # (q99 of |deviation|, robust sd) for (median, lower, upper)
-    ("UKdat_5", 10): ((2205, 4778, 4267), (498, 465, 1512)),
-    ("UKdat_5", 5): ((1889, 4734, 3709), (508, 417, 1432)),
-    ("UKdat", 10): ((951, 1528, 4435), (342, 367, 1297)),
-    ("UKdat", 5): ((956, 1324, 4276), (321, 289, 1338)),
-    ("UKdat_4", 10): ((510, 5958, 891), (71, 159, 213)),
-    ("UKdat_4", 5): ((405, 5465, 1943), (52, 108, 205)),
+DISPERSED = {  # q99 of |ours - LCMCR-sized| for (median, lower, upper)
+    ("UKdat_5", 10): (5671, 10813, 7260),
+    ("UKdat_5", 5): (5524, 10978, 5546),
+    ("UKdat", 10): (5158, 12067, 6569),
+    ("UKdat", 5): (4943, 11868, 6682),
+    ("UKdat_4", 10): (1228, 6123, 1457),
+    ("UKdat_4", 5): (2341, 6202, 1510),
 }
 
 
@@ -145,15 +148,10 @@ def test_lcmcr_uk_tables_match_lcmcr_from_a_dispersed_start(mse_dir, reference_p
                      INIT_UNSEEN_FACTOR * int(freq.sum()))[0]
         for seq in np.random.SeedSequence(20240601).spawn(DISPERSED_SETTINGS["chains"])])
     med, lo, hi = np.percentile(draws, [50, 2.5, 97.5])
-    (q_med, q_lo, q_hi), (s_med, s_lo, s_hi) = DISPERSED[(dataset, K)]
-    assert med == pytest.approx(ref["estimate"], abs=_tol(q_med, s_med, 2.5))
-    assert hi == pytest.approx(ref["upper"], abs=_tol(q_hi, s_hi, 2.5))
-    if (dataset, K) == ("UKdat", 10):
-        # LCMCR's lower limit (13,520) lies 8 of our robust sd below ours: its chain spent some draws in
-        # the ~12,000 region it had not yet left for good (see the module docstring).  It can only be lower.
-        assert ref["lower"] < lo
-    else:
-        assert lo == pytest.approx(ref["lower"], abs=_tol(q_lo, s_lo, 2.5))
+    q_med, q_lo, q_hi = DISPERSED[(dataset, K)]
+    assert med == pytest.approx(ref["estimate"], abs=max(q_med, 2.0))
+    assert lo == pytest.approx(ref["lower"], abs=max(q_lo, 2.0))
+    assert hi == pytest.approx(ref["upper"], abs=max(q_hi, 2.0))
 
 
 # ------------------------------------------------------------------------------------------------ Ned_5
