@@ -209,6 +209,41 @@ def _pairwise_q99(ours: np.ndarray, lcmcr_sized: np.ndarray) -> np.ndarray:
                          axis=0)
 
 
+def _derive(cases: tuple[tuple[str, int], ...], seeds: int, ours_draws: Callable[..., np.ndarray], r_key: int,
+            out_name: str, decimals: int, valley: dict[str, int] | None = None) -> None:
+    """For each (table, K): ``seeds`` runs of our test design (``ours_draws(h, cells, freq, K, s)``, the
+    pooled draws of N) and of LCMCR's design (:data:`R_DESIGN` from LCMCR's start, seeds
+    ``SeedSequence([r_key, s])``), then :func:`_pairwise_q99` of their (median, lower, upper), printed as
+    a line of the reference test's table.  With ``valley``, only the LCMCR-sized runs whose median lies
+    above it are kept.  Per-seed figures go to ``bench-output/<out_name>``."""
+    ref = _reference()
+    out = ROOT / "bench-output" / out_name
+    raw: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    for name, K in cases:
+        h = _load(name)
+        cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
+        ours, rs = [], []
+        for s in range(seeds):
+            ours.append(np.quantile(ours_draws(h, cells, freq, K, s), [0.5, 0.025, 0.975]))
+            r_draws = sample_chain(seed_state(np.random.SeedSequence([r_key, s])), cells, freq, K, 0.25, 0.25,
+                                   R_DESIGN["burn_in"], R_DESIGN["n_samples"], R_DESIGN["thin"], 0)[0]
+            rs.append(np.quantile(r_draws, [0.5, 0.025, 0.975]))
+        a, b_all = np.array(ours), np.array(rs)
+        b = b_all if valley is None else b_all[b_all[:, 0] > valley[name]]
+        q99 = _pairwise_q99(a, b)
+        e = ref[(name, K)]
+        kept = "" if valley is None else f" ({len(b)} of {seeds} above the valley)"
+        print(f"    (\"{name}\", {K}): ({', '.join(f'{x:.{decimals}f}' for x in q99)}),  # LCMCR "
+              f"{e['estimate']:.0f} [{e['lower']:.0f}, {e['upper']:.0f}]; medians over {seeds} seeds: ours "
+              f"{np.median(a, axis=0).round(0)}, LCMCR-sized {np.median(b, axis=0).round(0)}{kept}",
+              flush=True)
+        raw[f"{name} K={K}"] = {"ours": a.tolist(), "lcmcr_sized": b_all.tolist(),
+                                "q99_abs_diff": q99.tolist(),
+                                **({} if valley is None else {"valley": valley[name]})}
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(raw))
+
+
 SPREAD_CASES = tuple((name, K) for name in ("hare", "Artificial_3", "HIV", "kosovo_aggregate")
                      for K in (10, 5))
 
@@ -223,30 +258,13 @@ def derive_tolerances(seeds: int = 200, cases: tuple[tuple[str, int], ...] = SPR
     with our sampler (LCMCR's update steps).  Heavy tails included: on HIV and Kosovo about one chain in
     eight sits in a sticky secondary mode for a while.  Per-seed figures: ``bench-output/lcmcr_spread.json``.
     """
-    ref = _reference()
-    out = ROOT / "bench-output" / "lcmcr_spread.json"
-    raw: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
-    for name, K in cases:
-        h = _load(name)
-        cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
-        ours, rs = [], []
-        for s in range(seeds):
-            d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=TEST_SETTINGS["burn_in"],
-                           n_samples=TEST_SETTINGS["n_samples"], thin=TEST_SETTINGS["thin"],
-                           seeds=np.random.SeedSequence(1000 + s).spawn(TEST_SETTINGS["chains"]), n_jobs=1)
-            ours.append(np.quantile(d.N.ravel(), [0.5, 0.025, 0.975]))
-            r_draws = sample_chain(seed_state(np.random.SeedSequence([97, s])), cells, freq, K, 0.25, 0.25,
-                                   R_DESIGN["burn_in"], R_DESIGN["n_samples"], R_DESIGN["thin"], 0)[0]
-            rs.append(np.quantile(r_draws, [0.5, 0.025, 0.975]))
-        a, b = np.array(ours), np.array(rs)
-        q99 = _pairwise_q99(a, b)
-        e = ref[(name, K)]
-        print(f"    (\"{name}\", {K}): ({', '.join(f'{x:.1f}' for x in q99)}),  # LCMCR {e['estimate']:.0f} "
-              f"[{e['lower']:.0f}, {e['upper']:.0f}]; medians over {seeds} seeds: ours "
-              f"{np.median(a, axis=0).round(0)}, LCMCR-sized {np.median(b, axis=0).round(0)}", flush=True)
-        raw[f"{name} K={K}"] = {"ours": a.tolist(), "lcmcr_sized": b.tolist(), "q99_abs_diff": q99.tolist()}
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps(raw))
+    def ours(h: CaptureHistories, cells: np.ndarray, freq: np.ndarray, K: int, s: int) -> np.ndarray:
+        d = run_chains(h.patterns, h.counts, K=K, a=0.25, b=0.25, burn_in=TEST_SETTINGS["burn_in"],
+                       n_samples=TEST_SETTINGS["n_samples"], thin=TEST_SETTINGS["thin"],
+                       seeds=np.random.SeedSequence(1000 + s).spawn(TEST_SETTINGS["chains"]), n_jobs=1)
+        return d.N.ravel()
+
+    _derive(cases, seeds, ours, 97, "lcmcr_spread.json", 1)
 
 
 DISPERSED_CASES = (("UKdat_5", 10), ("UKdat_5", 5), ("UKdat", 10), ("UKdat", 5), ("UKdat_4", 10),
@@ -263,55 +281,35 @@ def derive_dispersed(seeds: int = 200, cases: tuple[tuple[str, int], ...] = DISP
 
     The test pools 4 chains (1,000 draws each, thin 10) started with 10 n unseen people and compares their
     median and limits with LCMCR's figures, which come from one chain of 10,000 draws (thin 10, 10,000
-    burn-in) started at LCMCR's start (no unseen people).  Both are Monte Carlo estimates of the same
-    posterior quantities, so the tolerance is the 99th percentile of ``|ours - LCMCR-sized|`` over every
-    pair of runs of the two designs.  The LCMCR-sized runs use our sampler (it makes LCMCR's update steps)
-    with LCMCR's design and start, so they carry what LCMCR's own figures carry: from that start a chain
-    may spend part of its draws in the lower region before it leaves it for good, which pulls its median
-    and lower limit down.  They are kept when their median lies above ``VALLEY`` (LCMCR's did; a chain
-    that never left the lower region is not a model of LCMCR's figures).  The per-seed figures go to
-    ``bench-output/lcmcr_dispersed.json``.
+    burn-in) started at LCMCR's start (no unseen people).  The tolerance is built as in
+    :func:`derive_tolerances`, and the LCMCR-sized runs carry what LCMCR's own figures carry: from that
+    start a chain may spend part of its draws in the lower region before it leaves it for good, which
+    pulls its median and lower limit down.  They are kept when their median lies above ``VALLEY``
+    (LCMCR's did; a chain that never left the lower region is not a model of LCMCR's figures).  Per-seed
+    figures: ``bench-output/lcmcr_dispersed.json``.
     """
-    ref = _reference()
-    out = ROOT / "bench-output" / "lcmcr_dispersed.json"
-    raw: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
-    for name, K in cases:
-        h = _load(name)
-        cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
+    def ours(h: CaptureHistories, cells: np.ndarray, freq: np.ndarray, K: int, s: int) -> np.ndarray:
         init = INIT_UNSEEN_FACTOR * int(freq.sum())
-        ours, rs = [], []
-        for s in range(seeds):
-            draws = np.concatenate([
-                sample_chain(seed_state(seq), cells, freq, K, 0.25, 0.25, 10_000, 1_000, 10, init)[0]
-                for seq in np.random.SeedSequence([99, s]).spawn(4)])
-            ours.append(np.percentile(draws, [50, 2.5, 97.5]))
-            r_draws = sample_chain(seed_state(np.random.SeedSequence([98, s])), cells, freq, K, 0.25, 0.25,
-                                   R_DESIGN["burn_in"], R_DESIGN["n_samples"], R_DESIGN["thin"], 0)[0]
-            rs.append(np.percentile(r_draws, [50, 2.5, 97.5]))
-        a, b_all = np.array(ours), np.array(rs)
-        b = b_all[b_all[:, 0] > VALLEY[name]]
-        q99 = _pairwise_q99(a, b)
-        e = ref[(name, K)]
-        print(f"    (\"{name}\", {K}): ({', '.join(f'{x:.0f}' for x in q99)}),  # LCMCR {e['estimate']:.0f} "
-              f"[{e['lower']:.0f}, {e['upper']:.0f}]; medians over seeds: ours "
-              f"{np.median(a, axis=0).round(0)} ({seeds}), LCMCR-sized {np.median(b, axis=0).round(0)} "
-              f"({len(b)} of {seeds} above the valley)", flush=True)
-        raw[f"{name} K={K}"] = {"ours": a.tolist(), "lcmcr_sized": b_all.tolist(), "valley": VALLEY[name],
-                                "q99_abs_diff": q99.tolist()}
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps(raw))
+        return np.concatenate([
+            sample_chain(seed_state(seq), cells, freq, K, 0.25, 0.25, 10_000, 1_000, 10, init)[0]
+            for seq in np.random.SeedSequence([99, s]).spawn(4)])
+
+    _derive(cases, seeds, ours, 98, "lcmcr_dispersed.json", 0, VALLEY)
+
+
+def _cases(args: list[str], default: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
+    # TABLE:K arguments, or the default cases
+    return tuple((c.split(":")[0], int(c.split(":")[1])) for c in args) or default
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["timing"]:
         _timing(print, {})
-    elif sys.argv[1:2] == ["tolerances"]:
-        # tolerances [SEEDS [TABLE:K ...]]
-        picked = tuple((c.split(":")[0], int(c.split(":")[1])) for c in sys.argv[3:]) or SPREAD_CASES
-        derive_tolerances(int(sys.argv[2]) if len(sys.argv) > 2 else 200, picked)
-    elif sys.argv[1:2] == ["dispersed"]:
-        # dispersed [SEEDS [TABLE:K ...]]
-        chosen = tuple((c.split(":")[0], int(c.split(":")[1])) for c in sys.argv[3:]) or DISPERSED_CASES
-        derive_dispersed(int(sys.argv[2]) if len(sys.argv) > 2 else 200, chosen)
+    elif sys.argv[1:2] in (["tolerances"], ["dispersed"]):  # tolerances|dispersed [SEEDS [TABLE:K ...]]
+        n_seeds = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+        if sys.argv[1] == "tolerances":
+            derive_tolerances(n_seeds, _cases(sys.argv[3:], SPREAD_CASES))
+        else:
+            derive_dispersed(n_seeds, _cases(sys.argv[3:], DISPERSED_CASES))
     else:
         main(ROOT / "bench-output")
