@@ -99,8 +99,8 @@ def in_high_region(draws: np.ndarray) -> bool:
 
 def _chain(K: int, seed: list[int], init: int, burn_in: int, n_samples: int, thin: int) -> np.ndarray:
     cells, freq = _table()
-    rng = seed_state(np.random.SeedSequence(seed))
-    return sample_chain(rng, cells, freq, K, A_ALPHA, B_ALPHA, burn_in, n_samples, thin, init)[0]
+    st = seed_state(np.random.SeedSequence(seed))
+    return sample_chain(st, cells, freq, K, A_ALPHA, B_ALPHA, burn_in, n_samples, thin, init)[0]
 
 
 def _spread(rows: list[np.ndarray]) -> str:
@@ -179,8 +179,8 @@ def truncation(seeds: int = 3) -> None:
             for K in (10, 5):
                 for label, init in (("LCMCR's start", 0), ("from above", factor * n // 2)):
                     for s in range(seeds):
-                        rng = seed_state(np.random.SeedSequence([11, s]))
-                        d = mod.sample_chain(rng, cells, freq, K, A_ALPHA, B_ALPHA, 10_000, 10_000, 10,
+                        st = seed_state(np.random.SeedSequence([11, s]))
+                        d = mod.sample_chain(st, cells, freq, K, A_ALPHA, B_ALPHA, 10_000, 10_000, 10,
                                              init)[0]
                         lo, med, hi = np.percentile(d, [2.5, 50, 97.5])
                         bound = (factor + 1) * n
@@ -282,8 +282,8 @@ def classes(name: str = "Ned_5") -> None:
             starts.append(("LCMCR's start", 0, 40_000))
         for label, init, burn in starts:
             for s in range(20):
-                rng = seed_state(np.random.SeedSequence([3, s]))
-                d, _, kstar, lam, lognu = mod.sample_chain(rng, cells, freq, 10, A_ALPHA, B_ALPHA, burn,
+                st = seed_state(np.random.SeedSequence([3, s]))
+                d, _, kstar, lam, lognu = mod.sample_chain(st, cells, freq, 10, A_ALPHA, B_ALPHA, burn,
                                                            3000, 10, init)
                 if init > 0 or in_lcmcr_region(d):
                     break
@@ -352,9 +352,9 @@ def bridge(per_region: int = 5, max_tries: int = 60) -> None:
             for label, (init, burn, keep) in regions.items():
                 got = tries = 0
                 while got < per_region and tries < max_tries:
-                    rng = seed_state(np.random.SeedSequence([43, K, tries, init]))
+                    st = seed_state(np.random.SeedSequence([43, K, tries, init]))
                     tries += 1
-                    d, alpha, kstar, lam, lognu = mod.sample_chain(rng, cells, freq, K, A_ALPHA, B_ALPHA,
+                    d, alpha, kstar, lam, lognu = mod.sample_chain(st, cells, freq, K, A_ALPHA, B_ALPHA,
                                                                    burn, 4000, 10, init)
                     if not keep(d):
                         continue

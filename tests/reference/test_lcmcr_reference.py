@@ -179,8 +179,8 @@ def _ned5_chains(mse_dir: Path, K: int, seed: int, init: int, settings: dict[str
     cells, freq = h.patterns.astype(np.int8), h.counts.astype(np.int64)
     stats = []
     for i in range(NED5_TRIES):
-        rng = seed_state(np.random.SeedSequence([seed, K, i]))
-        draws, _, _ = sample_chain(rng, cells, freq, K, 0.25, 0.25, settings["burn_in"],
+        st = seed_state(np.random.SeedSequence([seed, K, i]))
+        draws, _, _ = sample_chain(st, cells, freq, K, 0.25, 0.25, settings["burn_in"],
                                    settings["n_samples"], settings["thin"], init)
         if keep(draws):
             stats.append(np.percentile(draws, [50, 2.5, 97.5]))
